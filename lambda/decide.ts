@@ -1,0 +1,77 @@
+/**
+ * Pure decisions: what to do for each pipeline status, and what to report.
+ * No I/O here, so every branch is a plain function call in the tests.
+ */
+import { ATTRIBUTE, Attributes } from '../lib/contract';
+import { PipelineState } from './sdk';
+
+/** Statuses the handler keeps polling through; every other status is final. */
+const WAITING_STATUSES = ['IN_PROGRESS', 'CANCELLING'];
+
+/** Longest `DeploymentStatusMessage` returned, in bytes of its JSON encoding. */
+export const MAX_MESSAGE_BYTES = 1_000;
+
+/** What Create and Update do first, given the status they read. */
+export type FirstStep = 'cancel' | 'wait' | 'nothing-to-cancel';
+
+export function firstStep(deploymentStatus: string): FirstStep {
+  switch (deploymentStatus) {
+    case 'IN_PROGRESS': return 'cancel';
+    case 'CANCELLING': return 'wait';
+    default: return 'nothing-to-cancel';
+  }
+}
+
+/** Whether polling ends at this status (`CANCELLED`, `FAILED`, `SUCCEEDED`, ...). */
+export function isFinal(deploymentStatus: string): boolean {
+  return !WAITING_STATUSES.includes(deploymentStatus);
+}
+
+/** The attributes CloudFormation exposes, bounded in size whatever Proton returns. */
+export function toAttributes(pipeline: PipelineState, cancellationRequested: boolean): Attributes {
+  return {
+    [ATTRIBUTE.deploymentStatus]: pipeline.deploymentStatus,
+    [ATTRIBUTE.deploymentStatusMessage]: truncate(pipeline.deploymentStatusMessage ?? '', MAX_MESSAGE_BYTES),
+    [ATTRIBUTE.pipelineArn]: pipeline.arn,
+    [ATTRIBUTE.templateName]: pipeline.templateName,
+    [ATTRIBUTE.templateMajorVersion]: pipeline.templateMajorVersion,
+    [ATTRIBUTE.templateMinorVersion]: pipeline.templateMinorVersion,
+    [ATTRIBUTE.lastDeploymentAttemptedAt]: pipeline.lastDeploymentAttemptedAt?.toISOString() ?? '',
+    [ATTRIBUTE.lastDeploymentSucceededAt]: pipeline.lastDeploymentSucceededAt?.toISOString() ?? '',
+    [ATTRIBUTE.cancellationRequested]: String(cancellationRequested),
+  };
+}
+
+/**
+ * Shortens text so that its JSON encoding fits in `maxBytes`, marking the cut
+ * with an ellipsis. Escapes count, so quotes and control characters cannot
+ * push a response past CloudFormation's 4,096-byte cap.
+ */
+export function truncate(text: string, maxBytes: number): string {
+  if (jsonBytes(text) <= maxBytes) {
+    return text;
+  }
+  const chars = Array.from(text);
+  let low = 0;
+  let high = chars.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (jsonBytes(chars.slice(0, mid).join('') + '…') <= maxBytes) {
+      low = mid;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return chars.slice(0, low).join('') + '…';
+}
+
+function jsonBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+}
+
+/** Formats a duration in seconds as `30m 0s`. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.round(seconds);
+  const minutes = Math.floor(whole / 60);
+  return minutes > 0 ? `${minutes}m ${whole % 60}s` : `${whole}s`;
+}

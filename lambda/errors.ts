@@ -1,0 +1,84 @@
+/**
+ * Every failure the handler reports, as one clear sentence naming the service
+ * and region. The provider framework puts the message in the CloudFormation
+ * event's status reason.
+ */
+import { formatDuration, truncate } from './decide';
+import { MAX_ATTEMPTS } from './sdk';
+
+/** Where a failure happened, for the message. */
+export interface Context {
+  readonly serviceName: string;
+  readonly region: string;
+}
+
+/** Longest part of an AWS error message quoted in ours. */
+const MAX_QUOTED_BYTES = 300;
+
+/** Network failures the SDK reports when it cannot get an answer at all. */
+const UNREACHABLE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
+
+/**
+ * An error meant for the person reading the stack events. Its stack is just the
+ * message, so the status reason holds the sentence and no minified trace.
+ */
+export class DeploymentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeploymentError';
+    this.stack = message;
+  }
+}
+
+/** Turns an error from a Proton API call into a clear sentence. */
+export function explainProtonError(error: unknown, operation: string, context: Context): DeploymentError {
+  const { name, code, status, message } = describe(error);
+  const service = `Proton service '${context.serviceName}' in ${context.region}`;
+  const said = message ? ` (AWS Proton said: ${truncate(message, MAX_QUOTED_BYTES)})` : '';
+
+  if (name === 'ResourceNotFoundException') {
+    return new DeploymentError(`${service} was not found${said}; check serviceName and that the stack deploys to the account and region of the service.`);
+  }
+  if (name === 'AccessDeniedException' || status === 403) {
+    return new DeploymentError(`Access denied to proton:${operation} on ${service}${said}; the provider's role allows it for this service, so look for a service control policy or permissions boundary that denies it.`);
+  }
+  if (name === 'ThrottlingException' || status === 429) {
+    return new DeploymentError(`AWS Proton kept throttling proton:${operation} for ${service} through ${MAX_ATTEMPTS} attempts; deploy again later, or deploy fewer stacks at once.`);
+  }
+  if (UNREACHABLE_CODES.includes(code) || name === 'TimeoutError' || name === 'AbortError') {
+    return new DeploymentError(`Could not reach AWS Proton for ${service} through ${MAX_ATTEMPTS} attempts (${code || name}); AWS Proton reached end of support on October 7, 2026, so if the API is gone for good, remove this construct from the stack (Delete makes no Proton call).`);
+  }
+  if (status !== undefined && status >= 500) {
+    return new DeploymentError(`AWS Proton failed proton:${operation} for ${service} with HTTP ${status} through ${MAX_ATTEMPTS} attempts${said}; deploy again later.`);
+  }
+  if (!status && (name === 'SyntaxError' || /Deserialization|parse/i.test(message))) {
+    return new DeploymentError(`AWS Proton sent an answer to proton:${operation} for ${service} that is not valid Proton JSON; deploy again later.`);
+  }
+  return new DeploymentError(`AWS Proton refused proton:${operation} for ${service}: ${name}${said}.`);
+}
+
+export function noPipelineError(context: Context): DeploymentError {
+  return new DeploymentError(`Proton service '${context.serviceName}' in ${context.region} has no service pipeline, so it has no pipeline deployment to cancel; use this construct only with services created with a pipeline.`);
+}
+
+export function nothingToCancelError(context: Context, deploymentStatus: string): DeploymentError {
+  return new DeploymentError(`Nothing to cancel: the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} is ${deploymentStatus}, not IN_PROGRESS, and failIfNothingToCancel is set.`);
+}
+
+export function notCancelledError(context: Context, deploymentStatus: string): DeploymentError {
+  return new DeploymentError(`The pipeline deployment of Proton service '${context.serviceName}' in ${context.region} ended ${deploymentStatus}, not CANCELLED, and failUnlessCancelled is set.`);
+}
+
+export function timeoutError(context: Context, lastStatus: string, waitedSeconds: number): DeploymentError {
+  return new DeploymentError(`Timed out after ${formatDuration(waitedSeconds)} waiting for the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} to reach a final status; last status: ${lastStatus}. Raise the timeout, or check the pipeline in the Proton console.`);
+}
+
+function describe(error: unknown): { name: string; code: string; status?: number; message: string } {
+  const e = (error ?? {}) as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  return {
+    name: e.name ?? 'Error',
+    code: e.code ?? '',
+    status: e.$metadata?.httpStatusCode,
+    message: e.message ?? String(error),
+  };
+}

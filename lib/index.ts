@@ -1,0 +1,2 @@
+export * from './cancel-pipeline-deployment';
+export * from './provider';
