@@ -1,0 +1,337 @@
+import { App, CfnElement, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../lib';
+
+const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
+
+function newStack(): Stack {
+  return new Stack(new App(), 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+}
+
+function serviceArn(name: string) {
+  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:proton:us-east-1:123456789012:service/${name}`]] };
+}
+
+describe('CancelPipelineDeployment', () => {
+  test('renders the service name and the defaults as resource properties', () => {
+    // GIVEN
+    const stack = newStack();
+
+    // WHEN
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+
+    // THEN
+    Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, {
+      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('frameworkonEvent'), 'Arn'] },
+      ServiceName: 'my-service',
+      WaitForFinalStatus: 'true',
+      TimeoutSeconds: '1800',
+      FailIfNothingToCancel: 'false',
+      FailUnlessCancelled: 'false',
+      Trigger: Match.absent(),
+    });
+  });
+
+  test('renders every option', () => {
+    const stack = newStack();
+
+    new CancelPipelineDeployment(stack, 'Cancel', {
+      serviceName: 'my-service',
+      waitForFinalStatus: false,
+      timeout: Duration.minutes(10),
+      failIfNothingToCancel: true,
+      failUnlessCancelled: true,
+      trigger: 'release-42',
+    });
+
+    Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, {
+      WaitForFinalStatus: 'false',
+      TimeoutSeconds: '600',
+      FailIfNothingToCancel: 'true',
+      FailUnlessCancelled: 'true',
+      Trigger: 'release-42',
+    });
+  });
+
+  test('sets ServiceTimeout to the timeout plus one poll interval plus five minutes', () => {
+    const stack = newStack();
+
+    new CancelPipelineDeployment(stack, 'Default', { serviceName: 'a' });
+    new CancelPipelineDeployment(stack, 'Longest', { serviceName: 'b', timeout: Duration.minutes(50) });
+
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties(RESOURCE_TYPE, { ServiceName: 'a', ServiceTimeout: String(30 * 60 + 15 + 5 * 60) });
+    // The longest timeout with the longest poll interval still fits CloudFormation's 3,600 seconds.
+    const slow = newStack();
+    const provider = new CancelPipelineDeploymentProvider(slow, 'Provider', { pollInterval: Duration.minutes(5) });
+    new CancelPipelineDeployment(slow, 'Longest', { serviceName: 'b', timeout: Duration.minutes(50), provider });
+    Template.fromStack(slow).hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: '3600' });
+  });
+
+  test('exposes each attribute as a GetAtt of the custom resource', () => {
+    const stack = newStack();
+    const cancel = new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+
+    const attributes = {
+      deploymentStatus: 'DeploymentStatus',
+      deploymentStatusMessage: 'DeploymentStatusMessage',
+      pipelineArn: 'PipelineArn',
+      templateName: 'TemplateName',
+      templateMajorVersion: 'TemplateMajorVersion',
+      templateMinorVersion: 'TemplateMinorVersion',
+      lastDeploymentAttemptedAt: 'LastDeploymentAttemptedAt',
+      lastDeploymentSucceededAt: 'LastDeploymentSucceededAt',
+      cancellationRequested: 'CancellationRequested',
+    };
+    const logicalId = stack.getLogicalId(cancel.node.defaultChild as CfnElement);
+    for (const [property, attribute] of Object.entries(attributes)) {
+      expect(stack.resolve(cancel[property as keyof typeof attributes])).toEqual({ 'Fn::GetAtt': [logicalId, attribute] });
+    }
+  });
+
+  test('uses the construct id "Resource" for the custom resource', () => {
+    const stack = newStack();
+    const cancel = new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+    expect(cancel.node.defaultChild?.node.id).toBe('Resource');
+  });
+
+  test('accepts tokens without validating them', () => {
+    const stack = newStack();
+    expect(() => new CancelPipelineDeployment(stack, 'Cancel', {
+      serviceName: Token.asString({ Ref: 'ServiceNameParameter' }),
+    })).not.toThrow();
+  });
+
+  describe('provider', () => {
+    test('one provider serves every instance in a stack', () => {
+      // GIVEN
+      const stack = newStack();
+
+      // WHEN
+      for (let i = 0; i < 5; i++) {
+        new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `service-${i}` });
+      }
+
+      // THEN
+      const template = Template.fromStack(stack);
+      template.resourceCountIs(RESOURCE_TYPE, 5);
+      template.resourceCountIs('AWS::Lambda::Function', 5); // 2 handler functions + 3 framework functions
+      template.resourceCountIs('AWS::IAM::Role', 4);
+      template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+      template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+      template.resourceCountIs('AWS::Logs::LogGroup', 1);
+    });
+
+    test('adding instances adds custom resources only', () => {
+      const count = (n: number) => {
+        const stack = newStack();
+        for (let i = 0; i < n; i++) {
+          new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `service-${i}` });
+        }
+        return Object.keys(Template.fromStack(stack).toJSON().Resources).length;
+      };
+      expect(count(20) - count(1)).toBe(19);
+    });
+
+    test('runs the handler on Node.js 24, arm64, with logs kept one month', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+
+      const template = Template.fromStack(stack);
+      for (const handler of ['index.onEvent', 'index.isComplete']) {
+        template.hasResourceProperties('AWS::Lambda::Function', {
+          Handler: handler,
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Timeout: 120,
+          LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('LogGroup') } },
+        });
+      }
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    });
+
+    test('the waiter polls at the poll interval and gives up only after the longest timeout', () => {
+      const stack = newStack();
+      const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(20) });
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', provider });
+
+      const definition = JSON.stringify(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+      expect(definition).toContain('\\"IntervalSeconds\\":20');
+      // (50 minutes + 2 polls) / 20 seconds
+      expect(definition).toContain('\\"MaxAttempts\\":152');
+    });
+
+    test('an explicit provider is used instead of the default one', () => {
+      const stack = newStack();
+      const logGroup = new logs.LogGroup(stack, 'Logs', { retention: logs.RetentionDays.ONE_WEEK });
+      const provider = new CancelPipelineDeploymentProvider(stack, 'MyProvider', { logGroup });
+
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', provider });
+
+      expect(stack.node.tryFindChild(CancelPipelineDeploymentProvider.DEFAULT_ID)).toBeUndefined();
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::Logs::LogGroup', 1);
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    });
+
+    test('puts every function in the VPC when one is given', () => {
+      const stack = newStack();
+      const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+      const provider = new CancelPipelineDeploymentProvider(stack, 'MyProvider', { vpc });
+
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', provider });
+
+      const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
+      expect(Object.keys(functions)).toHaveLength(5);
+      for (const fn of Object.values(functions)) {
+        expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+      }
+    });
+
+    test('takes the log retention from the props', () => {
+      const stack = newStack();
+      const provider = new CancelPipelineDeploymentProvider(stack, 'MyProvider', { logRetention: logs.RetentionDays.THREE_MONTHS });
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', provider });
+      Template.fromStack(stack).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    });
+  });
+
+  describe('IAM', () => {
+    test('allows the cancel and the read on each service ARN, and nothing wider', () => {
+      // GIVEN
+      const stack = newStack();
+
+      // WHEN
+      new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
+      new CancelPipelineDeployment(stack, 'B', { serviceName: 'service-b' });
+
+      // THEN
+      const template = Template.fromStack(stack);
+      template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+        PolicyDocument: {
+          Statement: [{
+            Effect: 'Allow',
+            Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'],
+            Resource: [serviceArn('service-a'), serviceArn('service-b')],
+          }],
+        },
+        Roles: [{ Ref: Match.stringLikeRegexp('HandlerRole') }],
+      });
+      const protonStatements = JSON.stringify(template.toJSON()).match(/"proton:[A-Za-z*]+"/g);
+      expect(new Set(protonStatements)).toEqual(new Set(['"proton:CancelServicePipelineDeployment"', '"proton:GetService"']));
+    });
+
+    test('uses the partition of the stack, not a literal "aws"', () => {
+      const stack = new Stack(new App(), 'GovStack', { env: { account: '123456789012', region: 'us-gov-west-1' } });
+      new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
+      const policy = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'));
+      expect(policy).not.toContain('arn:aws:proton');
+      expect(policy).toMatch(/arn:aws-us-gov:proton|AWS::Partition/);
+    });
+
+    test('allows DescribeStacks on its own stack only, to recognize a rollback', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
+      Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([{ Effect: 'Allow', Action: 'cloudformation:DescribeStacks', Resource: { Ref: 'AWS::StackId' } }]),
+        },
+        Roles: [{ Ref: Match.stringLikeRegexp('HandlerRole') }],
+      });
+    });
+
+    test('lists a service once however many instances name it', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
+      new CancelPipelineDeployment(stack, 'Again', { serviceName: 'service-a', trigger: '2' });
+      Template.fromStack(stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
+        PolicyDocument: { Statement: [Match.objectLike({ Resource: serviceArn('service-a') })] },
+      });
+    });
+
+    test('splits the service ARNs across managed policies within IAM size limits', () => {
+      // GIVEN
+      const stack = newStack();
+
+      // WHEN
+      for (let i = 0; i < 400; i++) {
+        new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `payments-api-${String(i).padStart(3, '0')}` });
+      }
+
+      // THEN
+      const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'));
+      expect(policies.length).toBeLessThanOrEqual(10);
+      let arns = 0;
+      for (const policy of policies) {
+        const resolved = JSON.stringify(stack.resolve(policy.Properties.PolicyDocument))
+          .replace(/\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":proton:([^"]+)"\]\]\}/g, '"arn:aws-us-gov:proton:$1"');
+        expect(resolved).not.toContain('Fn::Join');
+        expect(resolved.length).toBeLessThanOrEqual(6_144);
+        arns += (resolved.match(/:service\//g) ?? []).length;
+      }
+      expect(arns).toBe(400);
+    });
+
+    test('fails when the services need more managed policies than IAM attaches to one role', () => {
+      const stack = newStack();
+      for (let i = 0; i < 500; i++) {
+        new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `a-very-long-service-name-for-the-payments-team-${String(i).padStart(50, '0')}` });
+      }
+      expect(() => Template.fromStack(stack)).toThrow(/need \d+ managed policies, more than the 10 IAM attaches to one role/);
+    });
+  });
+
+  describe('validation', () => {
+    test.each([
+      ['is empty', ''],
+      ['is longer than 100 characters', 'a'.repeat(101)],
+      ['starts with a hyphen', '-service'],
+      ['contains a space', 'my service'],
+      ['contains a dot', 'my.service'],
+    ])('fails when serviceName %s', (_, serviceName) => {
+      const stack = newStack();
+      expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName }))
+        .toThrow(`serviceName must be 1 to 100 characters matching /^[0-9A-Za-z]+[0-9A-Za-z_\\-]*$/ (letters and digits, then also '-' and '_'), got '${serviceName}'`);
+    });
+
+    test('accepts a 100-character service name with hyphens and underscores', () => {
+      const stack = newStack();
+      expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'A1-_'.repeat(25) })).not.toThrow();
+    });
+
+    test.each([
+      ['is shorter than 1 minute', Duration.seconds(59), '59 seconds'],
+      ['is longer than 50 minutes', Duration.minutes(51), '51 minutes'],
+    ])('fails when timeout %s', (_, timeout, shown) => {
+      const stack = newStack();
+      expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout }))
+        .toThrow(`timeout must be between 1 and 50 minutes, got ${shown}.`);
+    });
+
+    test('fails when timeout is not a whole number of seconds', () => {
+      const stack = newStack();
+      expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout: Duration.millis(90_500) }))
+        .toThrow(/whole number of seconds/);
+    });
+
+    test.each([
+      ['is shorter than 5 seconds', Duration.seconds(4), '4 seconds'],
+      ['is longer than 5 minutes', Duration.minutes(6), '6 minutes'],
+    ])('fails when pollInterval %s', (_, pollInterval, shown) => {
+      const stack = newStack();
+      expect(() => new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval }))
+        .toThrow(`pollInterval must be between 5 seconds and 5 minutes, got ${shown}.`);
+    });
+
+    test('fails when the provider is in another stack', () => {
+      const app = new App();
+      const providerStack = new Stack(app, 'ProviderStack');
+      const stack = new Stack(app, 'Other');
+      const provider = new CancelPipelineDeploymentProvider(providerStack, 'Provider');
+      expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider }))
+        .toThrow("provider must be in the same stack as the CancelPipelineDeployment 'Other/Cancel', got one in stack 'ProviderStack'.");
+    });
+  });
+});
