@@ -4,7 +4,7 @@
  * event's status reason.
  */
 import { formatDuration, truncate } from './decide';
-import { MAX_ATTEMPTS } from './sdk';
+import { CALL_BUDGET_MS, MAX_ATTEMPTS } from './sdk';
 
 /** Where a failure happened, for the message. */
 export interface Context {
@@ -46,7 +46,7 @@ export function explainProtonError(error: unknown, operation: string, context: C
     return new DeploymentError(`AWS Proton kept throttling proton:${operation} for ${service} through ${MAX_ATTEMPTS} attempts; deploy again later, or deploy fewer stacks at once.`);
   }
   if (UNREACHABLE_CODES.includes(code) || name === 'TimeoutError' || name === 'AbortError') {
-    return new DeploymentError(`Could not reach AWS Proton for ${service} through ${MAX_ATTEMPTS} attempts (${code || name}); AWS Proton reached end of support on October 7, 2026, so if the API is gone for good, remove this construct from the stack (Delete makes no Proton call).`);
+    return new DeploymentError(`Could not reach AWS Proton for ${service} (${code || name}, after retrying for up to ${CALL_BUDGET_MS / 1000} seconds); AWS Proton reached end of support on October 7, 2026, so if the API is gone for good, remove this construct from the stack (Delete makes no Proton call).`);
   }
   if (status !== undefined && status >= 500) {
     return new DeploymentError(`AWS Proton failed proton:${operation} for ${service} with HTTP ${status} through ${MAX_ATTEMPTS} attempts${said}; deploy again later.`);

@@ -1,0 +1,363 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient, ServicePipeline } from '@aws-sdk/client-proton';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { isComplete, IsCompleteRequest, onEvent } from '../lambda';
+
+process.env.AWS_REGION = 'eu-west-1';
+
+const proton = mockClient(ProtonClient);
+const cloudFormation = mockClient(CloudFormationClient);
+
+const SERVICE = 'my-service';
+const PROPERTIES = {
+  ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:framework-onEvent',
+  ServiceName: SERVICE,
+  WaitForFinalStatus: 'true',
+  TimeoutSeconds: '1800',
+  FailIfNothingToCancel: 'false',
+  FailUnlessCancelled: 'false',
+};
+
+function pipeline(deploymentStatus: string, extra: Partial<ServicePipeline> = {}): ServicePipeline {
+  return {
+    arn: `arn:aws:proton:eu-west-1:123456789012:service/${SERVICE}/pipeline/a1b2`,
+    templateName: 'pipeline-template',
+    templateMajorVersion: '1',
+    templateMinorVersion: '3',
+    createdAt: new Date('2026-11-01T10:00:00Z'),
+    lastDeploymentAttemptedAt: new Date('2026-11-26T09:30:00Z'),
+    lastDeploymentSucceededAt: new Date('2026-11-20T08:00:00Z'),
+    deploymentStatus,
+    spec: 'proton: ServiceSpec',
+    ...extra,
+  } as ServicePipeline;
+}
+
+function service(deploymentStatus: string | undefined, extra: Partial<ServicePipeline> = {}) {
+  return {
+    service: {
+      name: SERVICE,
+      arn: `arn:aws:proton:eu-west-1:123456789012:service/${SERVICE}`,
+      templateName: 'service-template',
+      templateMajorVersion: '1',
+      templateMinorVersion: '0',
+      status: 'ACTIVE',
+      spec: 'proton: ServiceSpec',
+      createdAt: new Date('2026-11-01T10:00:00Z'),
+      lastModifiedAt: new Date('2026-11-26T09:30:00Z'),
+      pipeline: deploymentStatus ? pipeline(deploymentStatus, extra) : undefined,
+    },
+  } as never;
+}
+
+function awsError(name: string, httpStatusCode: number, message = `${name} from AWS`) {
+  return Object.assign(new Error(message), { name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode } });
+}
+
+function event(requestType: 'Create' | 'Update' | 'Delete', properties: Partial<typeof PROPERTIES> = {}): CloudFormationCustomResourceEvent {
+  const base = {
+    ServiceToken: PROPERTIES.ServiceToken,
+    ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/secret',
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/guid',
+    RequestId: 'request-1',
+    LogicalResourceId: 'Cancel',
+    ResourceType: 'Custom::ProtonCancelPipelineDeployment',
+    ResourceProperties: { ...PROPERTIES, ...properties },
+  };
+  switch (requestType) {
+    case 'Create': return { ...base, RequestType: 'Create' };
+    case 'Update': return { ...base, RequestType: 'Update', PhysicalResourceId: SERVICE, OldResourceProperties: { ...PROPERTIES, Trigger: 'old' } };
+    case 'Delete': return { ...base, RequestType: 'Delete', PhysicalResourceId: SERVICE };
+  }
+}
+
+let logs: string[];
+
+beforeEach(() => {
+  proton.reset();
+  cloudFormation.reset();
+  cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Stack', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: new Date() }] });
+  logs = [];
+  jest.spyOn(console, 'log').mockImplementation((line: string) => { logs.push(line); });
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+});
+
+describe('onEvent', () => {
+  test('cancels an IN_PROGRESS deployment and asks isComplete to wait', async () => {
+    // GIVEN
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+    // WHEN
+    const response = await onEvent(event('Create'));
+
+    // THEN
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)[0].args[0].input).toEqual({ serviceName: SERVICE });
+    expect(response).toEqual({
+      PhysicalResourceId: SERVICE,
+      WaitStartedAt: expect.any(Number),
+      Data: {
+        DeploymentStatus: 'CANCELLING',
+        DeploymentStatusMessage: '',
+        PipelineArn: `arn:aws:proton:eu-west-1:123456789012:service/${SERVICE}/pipeline/a1b2`,
+        TemplateName: 'pipeline-template',
+        TemplateMajorVersion: '1',
+        TemplateMinorVersion: '3',
+        LastDeploymentAttemptedAt: '2026-11-26T09:30:00.000Z',
+        LastDeploymentSucceededAt: '2026-11-20T08:00:00.000Z',
+        CancellationRequested: 'true',
+      },
+    });
+  });
+
+  test('does not wait when waitForFinalStatus is false', async () => {
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+    const response = await onEvent(event('Create', { WaitForFinalStatus: 'false' }));
+
+    expect(response.WaitStartedAt).toBeUndefined();
+    expect(response.Data?.DeploymentStatus).toBe('CANCELLING');
+    expect(response.Data?.CancellationRequested).toBe('true');
+  });
+
+  test('waits without cancelling when the deployment is already CANCELLING', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+    const response = await onEvent(event('Create'));
+
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+    expect(response.WaitStartedAt).toEqual(expect.any(Number));
+    expect(response.Data?.CancellationRequested).toBe('false');
+  });
+
+  test.each(['SUCCEEDED', 'FAILED', 'CANCELLED', 'DELETE_IN_PROGRESS', 'DELETE_FAILED', 'DELETE_COMPLETE'])(
+    'reports %s without cancelling or waiting when nothing is in progress', async (status) => {
+      proton.on(GetServiceCommand).resolves(service(status));
+
+      const response = await onEvent(event('Create'));
+
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+      expect(response.WaitStartedAt).toBeUndefined();
+      expect(response.Data).toMatchObject({ DeploymentStatus: status, CancellationRequested: 'false' });
+    });
+
+  test('fails when nothing is in progress and failIfNothingToCancel is set', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+
+    await expect(onEvent(event('Create', { FailIfNothingToCancel: 'true' }))).rejects.toThrow(
+      "Nothing to cancel: the pipeline deployment of Proton service 'my-service' in eu-west-1 is SUCCEEDED, not IN_PROGRESS, and failIfNothingToCancel is set.");
+  });
+
+  test('reports the status reached when the deployment finished before the cancel (the race)', async () => {
+    // GIVEN: read IN_PROGRESS, then the deployment succeeds and Proton refuses the cancel
+    proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('SUCCEEDED'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ValidationException', 400, 'Service pipeline deployment is not in progress'));
+
+    // WHEN
+    const response = await onEvent(event('Create'));
+
+    // THEN
+    expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
+    expect(response.WaitStartedAt).toBeUndefined();
+    expect(response.Data).toMatchObject({ DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'true' });
+  });
+
+  test('fails on the race when failUnlessCancelled is set', async () => {
+    proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('SUCCEEDED'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ConflictException', 409));
+
+    await expect(onEvent(event('Create', { FailUnlessCancelled: 'true' }))).rejects.toThrow(
+      "The pipeline deployment of Proton service 'my-service' in eu-west-1 ended SUCCEEDED, not CANCELLED, and failUnlessCancelled is set.");
+  });
+
+  test('fails when Proton refuses the cancel of a deployment still IN_PROGRESS', async () => {
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ValidationException', 400, 'something else is wrong'));
+
+    await expect(onEvent(event('Create'))).rejects.toThrow(
+      "AWS Proton refused proton:CancelServicePipelineDeployment for Proton service 'my-service' in eu-west-1: ValidationException (AWS Proton said: something else is wrong).");
+  });
+
+  test('fails with one sentence when the service has no pipeline', async () => {
+    proton.on(GetServiceCommand).resolves(service(undefined));
+
+    await expect(onEvent(event('Create'))).rejects.toThrow(
+      "Proton service 'my-service' in eu-west-1 has no service pipeline, so it has no pipeline deployment to cancel; use this construct only with services created with a pipeline.");
+  });
+
+  test.each([
+    ['the service does not exist', awsError('ResourceNotFoundException', 404, 'The requested resource my-service was not found.'),
+      "Proton service 'my-service' in eu-west-1 was not found (AWS Proton said: The requested resource my-service was not found.); check serviceName"],
+    ['access is denied', awsError('AccessDeniedException', 403, 'User is not authorized'),
+      "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: User is not authorized); the provider's role allows it"],
+    ['throttling outlasts the retries', awsError('ThrottlingException', 429),
+      "AWS Proton kept throttling proton:GetService for Proton service 'my-service' in eu-west-1 through 5 attempts"],
+    ['Proton keeps failing with 5xx', awsError('InternalServerException', 500),
+      "AWS Proton failed proton:GetService for Proton service 'my-service' in eu-west-1 with HTTP 500"],
+    ['the endpoint refuses connections', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (ECONNREFUSED, after retrying for up to 25 seconds)"],
+    ['the endpoint name does not resolve', Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }),
+      'AWS Proton reached end of support on October 7, 2026'],
+    ['the call runs out of time', Object.assign(new Error('This operation was aborted'), { name: 'AbortError' }),
+      "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (AbortError, after retrying for up to 25 seconds)"],
+    ['the answer is not JSON', Object.assign(new SyntaxError('Unexpected token < in JSON'), { $metadata: {} }),
+      "AWS Proton sent an answer to proton:GetService for Proton service 'my-service' in eu-west-1 that is not valid Proton JSON"],
+  ])('fails with a clear message when %s', async (_, error, message) => {
+    proton.on(GetServiceCommand).rejects(error);
+
+    const failure = onEvent(event('Create'));
+
+    await expect(failure).rejects.toThrow(message);
+    // The stack is the message alone: no minified trace reaches the stack events.
+    await failure.catch((e: Error) => expect(e.stack).toBe(e.message));
+  });
+
+  test('a forward Update cancels like a Create', async () => {
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+    const response = await onEvent(event('Update'));
+
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)[0].args[0].input).toEqual({ StackName: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/guid' });
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
+    expect(response.PhysicalResourceId).toBe(SERVICE);
+  });
+
+  test('an Update whose stack status is unknown is treated as a forward one', async () => {
+    cloudFormation.on(DescribeStacksCommand).rejects(awsError('AccessDenied', 403));
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+    await onEvent(event('Update'));
+
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
+  });
+
+  describe('during an update rollback', () => {
+    beforeEach(() => {
+      cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Stack', StackStatus: 'UPDATE_ROLLBACK_IN_PROGRESS', CreationTime: new Date() }] });
+    });
+
+    test('reports the pipeline without cancelling, even with the strict options set', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+
+      const response = await onEvent(event('Update', { FailIfNothingToCancel: 'true', FailUnlessCancelled: 'true' }));
+
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+      expect(response.WaitStartedAt).toBeUndefined();
+      expect(response.Data).toMatchObject({ DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' });
+    });
+
+    test('succeeds with empty attributes when Proton cannot be read', async () => {
+      proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
+
+      const response = await onEvent(event('Update', { FailIfNothingToCancel: 'true' }));
+
+      expect(response.PhysicalResourceId).toBe(SERVICE);
+      expect(Object.keys(response.Data!)).toHaveLength(9);
+      expect(response.Data).toMatchObject({ DeploymentStatus: '', CancellationRequested: 'false' });
+    });
+  });
+
+  test('Delete makes no AWS call', async () => {
+    const response = await onEvent(event('Delete'));
+
+    expect(response).toEqual({ PhysicalResourceId: SERVICE });
+    expect(proton.calls()).toHaveLength(0);
+    expect(cloudFormation.calls()).toHaveLength(0);
+  });
+
+  test('Delete after a failed Create keeps the physical id the framework gave it', async () => {
+    const failedCreate = { ...event('Delete'), PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' };
+
+    await expect(onEvent(failedCreate)).resolves.toEqual({ PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' });
+    expect(proton.calls()).toHaveLength(0);
+  });
+});
+
+describe('isComplete', () => {
+  function waiting(properties: Partial<typeof PROPERTIES> = {}, waitStartedAt = Date.now()): IsCompleteRequest {
+    return {
+      ...event('Create', properties),
+      PhysicalResourceId: SERVICE,
+      WaitStartedAt: waitStartedAt,
+      Data: { CancellationRequested: 'true' } as never,
+    };
+  }
+
+  test('is complete at once when onEvent did not ask to wait', async () => {
+    await expect(isComplete({ ...event('Create'), PhysicalResourceId: SERVICE })).resolves.toEqual({ IsComplete: true });
+    expect(proton.calls()).toHaveLength(0);
+  });
+
+  test('Delete is complete at once', async () => {
+    await expect(isComplete(event('Delete') as IsCompleteRequest)).resolves.toEqual({ IsComplete: true });
+    expect(proton.calls()).toHaveLength(0);
+  });
+
+  test.each(['IN_PROGRESS', 'CANCELLING'])('asks to be called again while the status is %s', async (status) => {
+    proton.on(GetServiceCommand).resolves(service(status));
+
+    await expect(isComplete(waiting())).resolves.toEqual({ IsComplete: false });
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+  });
+
+  test.each(['CANCELLED', 'FAILED', 'SUCCEEDED'])('completes with the attributes at %s, keeping CancellationRequested from onEvent', async (status) => {
+    proton.on(GetServiceCommand).resolves(service(status, { deploymentStatusMessage: 'done' }));
+
+    const response = await isComplete(waiting());
+
+    expect(response.IsComplete).toBe(true);
+    expect(response.Data).toMatchObject({ DeploymentStatus: status, DeploymentStatusMessage: 'done' });
+    expect(response.Data).not.toHaveProperty('CancellationRequested');
+  });
+
+  test.each(['FAILED', 'SUCCEEDED'])('fails at %s when failUnlessCancelled is set', async (status) => {
+    proton.on(GetServiceCommand).resolves(service(status));
+
+    await expect(isComplete(waiting({ FailUnlessCancelled: 'true' }))).rejects.toThrow(
+      `The pipeline deployment of Proton service 'my-service' in eu-west-1 ended ${status}, not CANCELLED, and failUnlessCancelled is set.`);
+  });
+
+  test('fails past the timeout, naming the service, the last status and the time waited', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+    await expect(isComplete(waiting({ TimeoutSeconds: '1800' }, Date.now() - 1_800_000))).rejects.toThrow(
+      "Timed out after 30m 0s waiting for the pipeline deployment of Proton service 'my-service' in eu-west-1 to reach a final status; last status: CANCELLING.");
+  });
+
+  test('keeps waiting just before the timeout', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+    await expect(isComplete(waiting({ TimeoutSeconds: '1800' }, Date.now() - 1_790_000))).resolves.toEqual({ IsComplete: false });
+  });
+});
+
+describe('response size', () => {
+  test('stays under 4,096 bytes and never holds or logs the spec, whatever Proton returns', async () => {
+    // GIVEN: a 51,200-character spec and a long status message full of characters JSON escapes
+    const spec = 'x'.repeat(51_200);
+    const message = '"\\\n\u0001é'.repeat(5_000);
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS', { spec }));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING', { spec, deploymentStatusMessage: message }) });
+
+    // WHEN
+    const response = await onEvent(event('Create'));
+
+    // THEN: the body the framework sends, with a long stack id and logical id
+    const body = JSON.stringify({
+      Status: 'SUCCESS', Reason: 'SUCCESS', StackId: `arn:aws:cloudformation:eu-west-1:123456789012:stack/${'S'.repeat(128)}/${'g'.repeat(36)}`,
+      RequestId: 'r'.repeat(36), PhysicalResourceId: response.PhysicalResourceId, LogicalResourceId: 'L'.repeat(255), Data: response.Data,
+    });
+    expect(Buffer.byteLength(body)).toBeLessThan(4_096);
+    expect(JSON.stringify(response)).not.toContain('xxxxxxxxxx');
+    expect(response.Data?.DeploymentStatusMessage.endsWith('…')).toBe(true);
+    expect(logs.join('\n')).not.toContain('xxxxxxxxxx');
+    expect(logs.join('\n')).not.toContain('cloudformation-custom-resource-response');
+  });
+});
