@@ -1,0 +1,76 @@
+import { ProtonErrorName } from './errors';
+
+/** What a fault does to the call it hits. */
+export type Fault =
+  /** 429 ThrottlingException "Rate exceeded". */
+  | FaultBase & { readonly kind: 'throttle' }
+  /** A Proton error answer (default: 500 InternalServerException). */
+  | FaultBase & { readonly kind: 'error'; readonly name?: ProtonErrorName; readonly message?: string }
+  /** A bare 503 with an HTML body, as a load balancer in front of a service sends it. */
+  | FaultBase & { readonly kind: 'unavailable' }
+  /** Waits `delayMs` real milliseconds, then answers normally. */
+  | FaultBase & { readonly kind: 'slow'; readonly delayMs: number }
+  /** Destroys the socket without any response. */
+  | FaultBase & { readonly kind: 'drop' }
+  /** 200 with a body that is not valid JSON. */
+  | FaultBase & { readonly kind: 'malformed' };
+
+/** What every fault has. */
+export interface FaultBase {
+  /**
+   * How many matching calls this fault hits (`Infinity`: all of them).
+   *
+   * @default 1
+   */
+  readonly times?: number;
+  /**
+   * Only calls about this service (`name` or `serviceName` of the input) match.
+   *
+   * @default - calls about any service
+   */
+  readonly serviceName?: string;
+}
+
+/** Kind of a fault, as recorded on the calls it hit. */
+export type FaultKind = Fault['kind'];
+
+interface QueuedFault {
+  readonly operation: string;
+  readonly fault: Fault;
+  remaining: number;
+}
+
+/** Faults waiting for their calls, in the order they were injected. */
+export class FaultQueue {
+  private queue: QueuedFault[] = [];
+
+  /** Queues faults for `operation` (`'*'` for any operation). */
+  add(operation: string, faults: readonly Fault[]): void {
+    for (const fault of faults) {
+      const times = fault.times ?? 1;
+      if (!(times >= 1)) {
+        throw new Error(`fault ${fault.kind} for ${operation}: times must be >= 1, got ${times}`);
+      }
+      this.queue.push({ operation, fault, remaining: times });
+    }
+  }
+
+  /** Takes the first fault matching this call, if any, and uses up one of its times. */
+  take(operation: string, serviceName: string | undefined): Fault | undefined {
+    const entry = this.queue.find((q) => (q.operation === '*' || q.operation === operation)
+      && (q.fault.serviceName === undefined || q.fault.serviceName === serviceName));
+    if (!entry) {
+      return undefined;
+    }
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) {
+      this.queue = this.queue.filter((q) => q !== entry);
+    }
+    return entry.fault;
+  }
+
+  /** Drops every queued fault. */
+  clear(): void {
+    this.queue = [];
+  }
+}
