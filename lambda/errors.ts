@@ -75,9 +75,11 @@ export function timeoutError(context: Context, lastStatus: string, waitedSeconds
 
 function describe(error: unknown): { name: string; code: string; status?: number; message: string } {
   const e = (error ?? {}) as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  // A network error the SDK wraps may keep its code only in the message.
+  const code = e.code ?? UNREACHABLE_CODES.find(c => e.message?.includes(c)) ?? '';
   return {
     name: e.name ?? 'Error',
-    code: e.code ?? '',
+    code,
     status: e.$metadata?.httpStatusCode,
     message: e.message ?? String(error),
   };

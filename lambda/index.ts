@@ -10,7 +10,7 @@ import { firstStep, isFinal, toAttributes } from './decide';
 import { Context, explainProtonError, noPipelineError, notCancelledError, nothingToCancelError, timeoutError } from './errors';
 import { cancelPipelineDeployment, getPipeline, getStackStatus, PipelineState } from './sdk';
 
-type ResourceEvent = CloudFormationCustomResourceEvent & { ResourceProperties: ResourceProperties };
+export type ResourceEvent = CloudFormationCustomResourceEvent & { ResourceProperties: ResourceProperties };
 
 export interface OnEventResponse {
   readonly PhysicalResourceId: string;

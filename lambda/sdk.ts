@@ -18,7 +18,7 @@ export const CALL_BUDGET_MS = 25_000;
 const clientConfig = {
   maxAttempts: MAX_ATTEMPTS,
   // Bounded waits: an unreachable endpoint fails in seconds, never hangs the stack.
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 };
 
 let proton: ProtonClient | undefined;

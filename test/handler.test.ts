@@ -1,8 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient, ServicePipeline } from '@aws-sdk/client-proton';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isComplete, IsCompleteRequest, onEvent } from '../lambda';
+import { isComplete, IsCompleteRequest, onEvent, ResourceEvent } from '../lambda';
 
 process.env.AWS_REGION = 'eu-west-1';
 
@@ -55,7 +54,7 @@ function awsError(name: string, httpStatusCode: number, message = `${name} from 
   return Object.assign(new Error(message), { name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode } });
 }
 
-function event(requestType: 'Create' | 'Update' | 'Delete', properties: Partial<typeof PROPERTIES> = {}): CloudFormationCustomResourceEvent {
+function event(requestType: 'Create' | 'Update' | 'Delete', properties: Partial<typeof PROPERTIES> = {}): ResourceEvent {
   const base = {
     ServiceToken: PROPERTIES.ServiceToken,
     ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/secret',
@@ -66,9 +65,9 @@ function event(requestType: 'Create' | 'Update' | 'Delete', properties: Partial<
     ResourceProperties: { ...PROPERTIES, ...properties },
   };
   switch (requestType) {
-    case 'Create': return { ...base, RequestType: 'Create' };
-    case 'Update': return { ...base, RequestType: 'Update', PhysicalResourceId: SERVICE, OldResourceProperties: { ...PROPERTIES, Trigger: 'old' } };
-    case 'Delete': return { ...base, RequestType: 'Delete', PhysicalResourceId: SERVICE };
+    case 'Create': return { ...base, RequestType: 'Create' } as ResourceEvent;
+    case 'Update': return { ...base, RequestType: 'Update', PhysicalResourceId: SERVICE, OldResourceProperties: { ...PROPERTIES, Trigger: 'old' } } as ResourceEvent;
+    case 'Delete': return { ...base, RequestType: 'Delete', PhysicalResourceId: SERVICE } as ResourceEvent;
   }
 }
 
