@@ -101,6 +101,11 @@ export class CancelPipelineDeployment extends Construct {
   /** `'true'` when this deployment sent the cancel, `'false'` when there was nothing to cancel. */
   public readonly cancellationRequested: string;
 
+  /**
+   * @param scope the construct that holds it, in the stack of the service's account and region
+   * @param id the construct id, unique within `scope`
+   * @param props the service, and how to wait
+   */
   constructor(scope: Construct, id: string, props: CancelPipelineDeploymentProps) {
     super(scope, id);
 

@@ -73,6 +73,8 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
   /**
    * The stack's provider: the one created on first use, or a new one.
+   *
+   * @param scope any construct in the stack
    */
   public static getOrCreate(scope: Construct): CancelPipelineDeploymentProvider {
     const stack = Stack.of(scope);
@@ -91,6 +93,11 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
   private readonly servicePolicies: ServicePolicies;
 
+  /**
+   * @param scope the stack of the `CancelPipelineDeployment` instances it serves, or a construct in it
+   * @param id the construct id, unique within `scope`
+   * @param props poll interval, logging and networking
+   */
   constructor(scope: Construct, id: string, props: CancelPipelineDeploymentProviderProps = {}) {
     super(scope, id);
 

@@ -1,0 +1,47 @@
+/**
+ * The generated documents match the code: API.md is what jsii-docgen writes
+ * for the compiled assembly, and the README's Python example is rosetta's
+ * translation of its TypeScript one. Needs `npm run compile` and
+ * `npm run rosetta` first (`npm test` runs both).
+ */
+import { execFileSync } from 'child_process';
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { pythonBlock, pythonOfFirstExample } from '../scripts/readme-examples';
+
+const root = join(__dirname, '..');
+
+test('API.md matches the compiled API (run `npm run docs` to regenerate it)', () => {
+  // GIVEN
+  const generated = join(mkdtempSync(join(tmpdir(), 'api-md-')), 'API.md');
+
+  // WHEN
+  execFileSync(join(root, 'node_modules', '.bin', 'jsii-docgen'), ['-o', generated], { cwd: root, stdio: 'pipe' });
+
+  // THEN
+  expect(readFileSync(join(root, 'API.md'), 'utf8')).toBe(readFileSync(generated, 'utf8'));
+});
+
+test("the README's Python example is rosetta's translation of the TypeScript one", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+
+  const translated = pythonOfFirstExample(readme, join(root, '.jsii.tabl.json'));
+
+  expect(translated).toContain('CancelPipelineDeployment(stack, "CancelPipeline"');
+  expect(pythonBlock(readme)).toBe(translated);
+});
+
+test('every README example compiled and translates to Python, Java, C# and Go', () => {
+  const tablet = JSON.parse(readFileSync(join(root, '.jsii.tabl.json'), 'utf8'));
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const examples = [...readme.matchAll(/```ts\n/g)].length;
+
+  const snippets = Object.values(tablet.snippets) as Array<{ didCompile: boolean; translations: Record<string, { source: string }> }>;
+
+  expect(snippets).toHaveLength(examples);
+  for (const snippet of snippets) {
+    expect(snippet.didCompile).toBe(true);
+    expect(Object.keys(snippet.translations).sort()).toEqual(['$', 'csharp', 'go', 'java', 'python']);
+  }
+});
