@@ -1,0 +1,53 @@
+/**
+ * What `npm pack` ships, and that the packed tarball works from node_modules
+ * in a fresh CDK app. Needs `npm run bundle` and `npm run compile` first.
+ */
+import { execFileSync } from 'child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+const root = join(__dirname, '..');
+const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+test('the package holds the compiled library, the assembly, the handler and the docs, and nothing else', () => {
+  const [{ files }] = JSON.parse(npm(['pack', '--dry-run', '--json'], root));
+
+  const paths: string[] = files.map((file: { path: string }) => file.path).sort();
+
+  expect(paths).toEqual(expect.arrayContaining([
+    '.jsii', 'API.md', 'CHANGELOG.md', 'LICENSE', 'README.md', 'package.json',
+    'assets/handler/index.js', 'lib/index.js', 'lib/index.d.ts',
+    'lib/cancel-pipeline-deployment.js', 'lib/provider.js',
+  ]));
+  const unexpected = paths.filter(path => /^(test|lambda|scripts|examples|cdk\.out)\/|\.map$|(?<!\.d)\.ts$|tsbuildinfo/.test(path));
+  expect(unexpected).toEqual([]);
+});
+
+test('the packed tarball synthesizes in a fresh CDK app, with the handler asset found in node_modules', () => {
+  // GIVEN: a new app that installs the tarball like any user would
+  const app = mkdtempSync(join(tmpdir(), 'packed-app-'));
+  npm(['pack', '--pack-destination', app], root);
+  const tarball = readdirSync(app).find(file => file.endsWith('.tgz'))!;
+  const { devDependencies } = readJson(join(root, 'package.json'));
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'packed-app', private: true }));
+  npm(['install', '--prefer-offline', '--no-audit', '--no-fund', `./${tarball}`,
+    `aws-cdk-lib@${devDependencies['aws-cdk-lib']}`, `constructs@${devDependencies.constructs}`], app);
+  writeFileSync(join(app, 'app.js'), `
+    const { App, Stack } = require('aws-cdk-lib');
+    const { CancelPipelineDeployment } = require('cdk-proton-cancel-pipeline-deployment');
+    const app = new App({ outdir: 'cdk.out' });
+    new CancelPipelineDeployment(new Stack(app, 'Packed'), 'Cancel', { serviceName: 'my-service' });
+    app.synth();
+  `);
+
+  // WHEN
+  execFileSync(process.execPath, ['app.js'], { cwd: app, stdio: 'pipe' });
+
+  // THEN: the assembly's file assets include the bundled handler, taken from node_modules
+  const manifest = readJson(join(app, 'cdk.out', 'Packed.assets.json'));
+  const assetDirs = Object.values(manifest.files as Record<string, { source: { path: string } }>).map(file => file.source.path);
+  expect(assetDirs.some(dir => existsSync(join(app, 'cdk.out', dir, 'index.js'))
+    && readFileSync(join(app, 'cdk.out', dir, 'index.js'), 'utf8').includes('CancelServicePipelineDeployment'))).toBe(true);
+}, 180_000);
