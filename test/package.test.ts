@@ -11,6 +11,26 @@ const root = join(__dirname, '..');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+test('package.json: no runtime dependencies, peers on the CDK, and a target for every jsii language', () => {
+  const pkg = readJson(join(root, 'package.json'));
+
+  expect(pkg.dependencies ?? {}).toEqual({});
+  expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
+  expect(pkg.devDependencies['@aws-sdk/client-proton']).toBeDefined();
+  expect(pkg.license).toBe('Apache-2.0');
+  expect(pkg.version).toBe('0.1.0');
+  expect(pkg.stability).toBe('experimental');
+  expect(pkg.keywords).toEqual(expect.arrayContaining(['cdk', 'awscdk', 'aws-cdk', 'proton']));
+  expect(pkg.repository.url).toMatch(/^https:\/\//);
+  expect(pkg.author.name).toBeTruthy();
+  expect(pkg.jsii.targets).toEqual({
+    python: { distName: expect.any(String), module: expect.any(String) },
+    java: { package: expect.any(String), maven: { groupId: expect.any(String), artifactId: expect.any(String) } },
+    dotnet: { namespace: expect.any(String), packageId: expect.any(String) },
+    go: { moduleName: expect.stringMatching(/^github\.com\//) },
+  });
+});
+
 test('the package holds the compiled library, the assembly, the handler and the docs, and nothing else', () => {
   const [{ files }] = JSON.parse(npm(['pack', '--dry-run', '--json'], root));
 
