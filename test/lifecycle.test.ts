@@ -1,0 +1,381 @@
+import * as fs from 'fs';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { LocalCloudFormation, LogRecord, MAX_RESPONSE_BYTES, RequestResult, StackOperation, synthesize } from './local-cloudformation';
+import { cancelStack, LocalDeployment, operations, withDeployment } from './local-cloudformation/fixture';
+import { RecordedCall, SCENARIOS } from './local-proton';
+
+// End to end: each Create goes from CloudFormation's request through the provider
+// framework's own code and the bundled handler (both from the synthesized
+// assembly) to the local Proton endpoint, and ends in the response CloudFormation
+// would receive. Clocks are frozen: only the waiter's synthesized Retry interval
+// moves them, so elapsed times are exact. Emulated time starts at the real time:
+// the local Proton endpoint's HTTP Date header is real time, and the SDK retries
+// an error once when its clock is more than 5 minutes off the server's.
+
+const SERVICE = 'web-api';
+const PIPELINE_ARN = `arn:aws:proton:us-east-1:123456789012:service/${SERVICE}/pipeline`;
+/** The physical id the framework gives a Create that failed before the handler returned one. */
+const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
+
+let assemblyDir: string | undefined;
+
+/** One assembly for the file, with a stack per set of properties. */
+function assembly(): string {
+  assemblyDir ??= synthesize((app) => {
+    cancelStack(new Stack(app, 'Default'), { serviceName: SERVICE });
+    cancelStack(new Stack(app, 'FailIfNothing'), { serviceName: SERVICE, failIfNothingToCancel: true });
+    cancelStack(new Stack(app, 'FailUnlessCancelled'), { serviceName: SERVICE, failUnlessCancelled: true });
+    cancelStack(new Stack(app, 'ShortTimeout'), { serviceName: SERVICE, timeout: Duration.minutes(1) });
+    cancelStack(new Stack(app, 'NoWait'), { serviceName: SERVICE, waitForFinalStatus: false });
+  });
+  return assemblyDir;
+}
+
+afterAll(() => {
+  if (assemblyDir) {
+    fs.rmSync(assemblyDir, { recursive: true, force: true });
+  }
+});
+
+interface CreateRun {
+  readonly operation: StackOperation;
+  /** The Create's request and response. */
+  readonly create: RequestResult;
+  /** Proton calls of the whole operation (the Create, and the Delete of a rollback). */
+  readonly calls: RecordedCall[];
+  readonly handlerKey: string;
+  readonly cfn: LocalCloudFormation;
+  readonly outputs?: Record<string, string>;
+  /** Emulated time when the service was added, epoch milliseconds. */
+  readonly startMs: number;
+}
+
+/** Creates `stackName` after `setup` prepared Proton; the stack rolls back if the Create fails. */
+async function createStack(stackName: string, setup: (d: LocalDeployment) => void | Promise<void>,
+  during?: (d: LocalDeployment) => Promise<void>): Promise<CreateRun> {
+  return withDeployment(assembly(), stackName, async (d) => {
+    const startMs = d.proton.clock.nowMs();
+    await setup(d);
+    const [[operation], calls] = await d.protonCalls(() => Promise.all([d.cfn.createStack(), during?.(d)]));
+    const outputs = operation.stackStatus === 'CREATE_COMPLETE' ? d.cfn.outputs() : undefined;
+    return { operation, create: operation.requests[0], calls, handlerKey: d.cfn.handlerRoles()[0].accessKeyId, cfn: d.cfn, outputs, startMs };
+  });
+}
+
+/** ISO 8601 of emulated time `seconds` after `startMs`. */
+function at(startMs: number, seconds: number): string {
+  return new Date(startMs + seconds * 1000).toISOString();
+}
+
+/** The handler's log lines (one JSON object per step). */
+function handlerSteps(logs: readonly LogRecord[]): Array<Record<string, unknown>> {
+  return logs.filter((l) => !l.functionLogicalId.includes('framework') && l.message.startsWith('{'))
+    .map((l) => JSON.parse(l.message) as Record<string, unknown>);
+}
+
+/** Checks the response echoes its request, fits CloudFormation's limit, and returns it. */
+function responseOf(result: RequestResult) {
+  expect(result.responseBytes).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+  expect(result.response).toMatchObject({
+    StackId: result.request.StackId,
+    RequestId: result.request.RequestId,
+    LogicalResourceId: result.request.LogicalResourceId,
+  });
+  return result.response;
+}
+
+/** Checks a failed Create rolled back with a Delete that reached neither the handler nor Proton. */
+function expectRolledBackWithoutProton(run: CreateRun, callsOfCreate: number): void {
+  expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
+  const [create, rollback] = run.operation.requests;
+  expect(rollback.request).toMatchObject({ RequestType: 'Delete', PhysicalResourceId: create.response.PhysicalResourceId });
+  expect(responseOf(rollback)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.response.PhysicalResourceId });
+  expect(run.calls).toHaveLength(callsOfCreate);
+}
+
+describe('Create', () => {
+  test('cancel succeeds: CANCELLED after the waiter polls at the synthesized interval', async () => {
+    // GIVEN a pipeline deployment in progress, whose cancellation takes 120 s
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['in-progress']));
+
+    // THEN CloudFormation receives one SUCCESS with every attribute
+    expect(run.operation.stackStatus).toBe('CREATE_COMPLETE');
+    expect(responseOf(run.create)).toEqual({
+      Status: 'SUCCESS',
+      Reason: 'SUCCESS',
+      StackId: run.cfn.stackId,
+      RequestId: run.create.request.RequestId,
+      LogicalResourceId: run.create.request.LogicalResourceId,
+      PhysicalResourceId: SERVICE,
+      Data: {
+        DeploymentStatus: 'CANCELLED',
+        DeploymentStatusMessage: 'User initiated cancellation.',
+        PipelineArn: PIPELINE_ARN,
+        TemplateName: 'svc-template',
+        TemplateMajorVersion: '1',
+        TemplateMinorVersion: '0',
+        // LocalProton's defaults: attempted 60 s before the service was added, succeeded 10 minutes after it was created a day earlier.
+        LastDeploymentAttemptedAt: at(run.startMs, -60),
+        LastDeploymentSucceededAt: at(run.startMs, -86_400 + 600),
+        CancellationRequested: 'true',
+      },
+    });
+    expect(run.outputs).toMatchObject({ CancelDeploymentStatus: 'CANCELLED', CancelCancellationRequested: 'true', CancelPipelineArn: PIPELINE_ARN });
+
+    // AND Proton got one read, one cancel, then a read per poll: at 0 s and every 15 s up to 120 s
+    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(9).fill('GetService')]);
+    expect(run.calls.every((c) => c.accessKeyId === run.handlerKey && c.status === 200)).toBe(true);
+    expect(run.create.elapsedSeconds).toBe(120);
+    const waits = run.create.executions[0].events.filter((e) => e.kind === 'retry-wait');
+    expect(waits).toHaveLength(8);
+    expect(waits.every((e) => e.kind === 'retry-wait' && e.seconds === 15)).toBe(true);
+
+    // AND the handler logged one JSON line per step; Create never asks CloudFormation for the stack status
+    const steps = handlerSteps(run.create.logs);
+    expect(steps).toHaveLength(11);
+    expect(steps[0]).toMatchObject({ serviceName: SERVICE, deploymentStatus: 'IN_PROGRESS' });
+    expect(steps.slice(1).map((s) => s.step)).toEqual(['cancel-sent', ...Array(9).fill('poll')]);
+    expect(steps[10]).toMatchObject({ deploymentStatus: 'CANCELLED', waitedSeconds: 120 });
+    expect(run.cfn.cloudFormationCalls).toEqual([]);
+  });
+
+  test('the ResponseURL signature reaches no written log', async () => {
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['in-progress']));
+
+    const signature = new URL(run.create.request.ResponseURL).searchParams.get('X-Amz-Signature')!;
+    expect(signature).toMatch(/^[0-9a-f]{64}$/);
+    const leaks = (logs: readonly LogRecord[]) => logs.filter((l) => l.message.includes(signature));
+    // Nothing the handler prints, written or not, holds it.
+    const handler = run.cfn.logs.filter((l) => !l.functionLogicalId.includes('framework'));
+    expect(handler.length).toBeGreaterThan(10);
+    expect(leaks(handler)).toEqual([]);
+    // The framework's retry error carries the whole event, and the Lambda runtime logs it at ERROR;
+    // the framework's functions write only FATAL (their LoggingConfig), so it never reaches CloudWatch.
+    expect(leaks(run.cfn.logs).every((l) => l.functionLogicalId.includes('framework') && l.level === 'ERROR' && !l.written)).toBe(true);
+    expect(leaks(run.cfn.logs.filter((l) => l.written))).toEqual([]);
+  });
+
+  test('without waiting, completes at CANCELLING as soon as the cancel is sent', async () => {
+    const run = await createStack('NoWait', ({ proton }) => proton.addService(SERVICE, SCENARIOS['in-progress']));
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
+    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment']);
+    expect(run.create.elapsedSeconds).toBe(0);
+  });
+
+  test('cancel fails: reports FAILED by default', async () => {
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-fails']));
+
+    expect(responseOf(run.create)).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: SERVICE,
+      Data: { DeploymentStatus: 'FAILED', DeploymentStatusMessage: 'Cancellation of the deployment failed.', CancellationRequested: 'true' },
+    });
+    expect(run.calls.filter((c) => c.operation === 'CancelServicePipelineDeployment')).toHaveLength(1);
+  });
+
+  test('cancel fails with failUnlessCancelled: the Create fails, naming the status', async () => {
+    const run = await createStack('FailUnlessCancelled', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-fails']));
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE, Data: {} });
+    expect(run.create.response.Reason).toMatch(/^The pipeline deployment of Proton service 'web-api' in us-east-1 ended FAILED, not CANCELLED, and failUnlessCancelled is set\.\n\nLogs: \/aws\/lambda\/FailUnlessCancelled-/);
+    expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
+  });
+
+  test('deployment finishes first while the cancel is pending: SUCCEEDED', async () => {
+    // GIVEN a deployment that succeeds 30 s in, before the 120 s cancellation can complete
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['succeeds-first']));
+
+    expect(responseOf(run.create)).toMatchObject({
+      Status: 'SUCCESS',
+      Data: { DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'true', LastDeploymentSucceededAt: at(run.startMs, 30) },
+    });
+    expect(run.create.elapsedSeconds).toBe(30);
+  });
+
+  test('deployment finished just before the cancel arrived: Proton refuses it, SUCCEEDED is reported', async () => {
+    // GIVEN a deployment due to finish 30 s in, and a cancel held on the wire while the clock passes that point
+    const run = await createStack('Default', ({ proton }) => {
+      proton.addService(SERVICE, { pipeline: { status: 'IN_PROGRESS', finishesAfter: 30 } });
+      proton.injectFaults('CancelServicePipelineDeployment', { kind: 'slow', delayMs: 300 });
+    }, async ({ proton }) => {
+      while (proton.count('CancelServicePipelineDeployment') === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      proton.clock.advance(60);
+    });
+
+    // THEN the refused cancel is followed by a read that shows the race was lost
+    expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual([
+      'GetService 200', 'CancelServicePipelineDeployment 400', 'GetService 200',
+    ]);
+    expect(handlerSteps(run.create.logs).slice(1)).toEqual([{ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' }]);
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'SUCCEEDED' } });
+  });
+
+  test('deployment finished first with failUnlessCancelled: the Create fails', async () => {
+    const run = await createStack('FailUnlessCancelled', ({ proton }) => proton.addService(SERVICE, SCENARIOS['succeeds-first']));
+
+    expect(responseOf(run.create).Status).toBe('FAILED');
+    expect(run.create.response.Reason).toMatch(/'web-api' in us-east-1 ended SUCCEEDED, not CANCELLED/);
+  });
+
+  test('nothing in progress: succeeds and reports the status, without a cancel', async () => {
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS.succeeded));
+
+    expect(responseOf(run.create)).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: SERVICE,
+      Data: { DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'false' },
+    });
+    expect(operations(run.calls)).toEqual(['GetService']);
+  });
+
+  test('nothing in progress with failIfNothingToCancel: the Create fails and its rollback Delete is a no-op', async () => {
+    const run = await createStack('FailIfNothing', ({ proton }) => proton.addService(SERVICE, SCENARIOS.succeeded));
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response.Reason).toMatch(/^Nothing to cancel: the pipeline deployment of Proton service 'web-api' in us-east-1 is SUCCEEDED, not IN_PROGRESS, and failIfNothingToCancel is set\./);
+    expectRolledBackWithoutProton(run, 1);
+  });
+
+  test('already CANCELLING: no cancel is sent, the Create waits for the final status', async () => {
+    // GIVEN a cancellation already under way, ending 60 s after the service was added
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS.cancelling));
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'false' } });
+    expect(operations(run.calls)).toEqual(Array(6).fill('GetService'));
+    expect(run.create.elapsedSeconds).toBe(60);
+  });
+
+  test('service missing: fails, naming service and region; the failed Create is then deleted without a Proton call', async () => {
+    const run = await createStack('Default', () => undefined);
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response.Reason).toMatch(/^Proton service 'web-api' in us-east-1 was not found \(AWS Proton said: .*\); check serviceName/);
+    expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual(['GetService 404']);
+    // The framework answers the Delete of its failed-Create marker itself: the handler never runs.
+    const [, rollback] = run.operation.requests;
+    expect(rollback.invocations.map((i) => i.functionLogicalId)).toEqual([expect.stringMatching(/frameworkonEvent/)]);
+    expectRolledBackWithoutProton(run, 1);
+  });
+
+  test('service without pipeline: fails with what to do', async () => {
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['no-pipeline']));
+
+    expect(responseOf(run.create).Status).toBe('FAILED');
+    expect(run.create.response.Reason).toMatch(/^Proton service 'web-api' in us-east-1 has no service pipeline/);
+    expect(operations(run.calls)).toEqual(['GetService']);
+  });
+
+  test('access denied by the emulated IAM: fails, naming action, service and region', async () => {
+    // GIVEN the handler's role denied this service (as a service control policy would)
+    const run = await createStack('Default', ({ proton, cfn }) => {
+      proton.addService(SERVICE, SCENARIOS['in-progress']);
+      proton.allow(cfn.handlerRoles()[0].accessKeyId, ['another-service']);
+    });
+
+    expect(responseOf(run.create).Status).toBe('FAILED');
+    expect(run.create.response.Reason).toMatch(/^Access denied to proton:GetService on Proton service 'web-api' in us-east-1 \(AWS Proton said: User: .* is not authorized/);
+    expect(run.calls.map((c) => `${c.errorType} ${c.accessKeyId}`)).toEqual([`AccessDeniedException ${run.handlerKey}`]);
+  });
+
+  test('Proton never reaches a final status: times out, naming service and last status', async () => {
+    // GIVEN a cancellation that never completes, and a 1-minute timeout
+    const run = await createStack('ShortTimeout', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-hangs']));
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
+    expect(run.create.response.Reason).toMatch(
+      /^Timed out after 1m 0s waiting for the pipeline deployment of Proton service 'web-api' in us-east-1 to reach a final status; last status: CANCELLING\./);
+    // The handler gives up at its timeout, well before CloudFormation's ServiceTimeout.
+    expect(run.create.elapsedSeconds).toBe(60);
+    expect(Number(run.create.request.ResourceProperties.ServiceTimeout)).toBeGreaterThan(60);
+    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(5).fill('GetService')]);
+  });
+
+  test('a 51,200-character spec reaches neither the response nor any log', async () => {
+    // GIVEN a service whose spec is 51,200 characters, with a recognizable canary
+    const canary = 'SPEC-CANARY-7f3a';
+    const spec = ('proton: ServiceSpec\n' + `# ${canary}\n`.repeat(4000)).slice(0, 51_200);
+    const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, { ...SCENARIOS['in-progress'], spec }));
+
+    expect(spec).toHaveLength(51_200);
+    expect(run.calls.some((c) => c.operation === 'GetService' && c.status === 200)).toBe(true);
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
+    expect(run.create.responseBytes).toBeLessThan(2_000);
+    expect(JSON.stringify(run.operation)).not.toContain(canary);
+    expect(run.cfn.logs.filter((l) => l.message.includes(canary))).toEqual([]);
+  });
+
+  test('a status message far over the limit is cut so the response stays under 4,096 bytes', async () => {
+    // GIVEN a 6,000-character message full of characters that JSON escapes
+    const message = '"quoted"\n\t\\'.repeat(500);
+    const run = await createStack('Default', ({ proton }) =>
+      proton.addService(SERVICE, { pipeline: { status: 'FAILED', deploymentStatusMessage: message } }));
+
+    const data = responseOf(run.create).Data as Record<string, string>;
+    expect(data.DeploymentStatusMessage.endsWith('…')).toBe(true);
+    expect(message.startsWith(data.DeploymentStatusMessage.slice(0, -1))).toBe(true);
+    expect(run.create.responseBytes).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+  });
+});
+
+describe('Create over a faulty wire (the SDK retries in real time)', () => {
+  test.concurrent('a throttling burst is retried, then the cancel succeeds', async () => {
+    const run = await createStack('Default', ({ proton }) => {
+      proton.addService(SERVICE, SCENARIOS['in-progress']);
+      proton.injectFaults('GetService', { kind: 'throttle', times: 2 });
+    });
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
+    expect(run.calls.slice(0, 4).map((c) => `${c.operation} ${c.status}`)).toEqual([
+      'GetService 429', 'GetService 429', 'GetService 200', 'CancelServicePipelineDeployment 200',
+    ]);
+  });
+
+  test.concurrent('throttling that never stops fails after 5 attempts, with what to do', async () => {
+    const run = await createStack('Default', ({ proton }) => {
+      proton.addService(SERVICE, SCENARIOS['in-progress']);
+      proton.injectFaults('GetService', { kind: 'throttle', times: Infinity });
+    });
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response.Reason).toMatch(
+      /^AWS Proton kept throttling proton:GetService for Proton service 'web-api' in us-east-1\b.*deploy again later/s);
+    expect(run.calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 429]);
+    expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
+  });
+
+  test.concurrent('5xx answers are retried, then the cancel succeeds', async () => {
+    const run = await createStack('Default', ({ proton }) => {
+      proton.addService(SERVICE, SCENARIOS['in-progress']);
+      proton.injectFaults('CancelServicePipelineDeployment', { kind: 'error', name: 'InternalServerException' }, { kind: 'unavailable' });
+    });
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'true' } });
+    expect(run.calls.filter((c) => c.operation === 'CancelServicePipelineDeployment').map((c) => c.status)).toEqual([500, 503, 200]);
+  });
+
+  test.concurrent('a dropped connection is retried, then the cancel succeeds', async () => {
+    const run = await createStack('Default', ({ proton }) => {
+      proton.addService(SERVICE, SCENARIOS['in-progress']);
+      proton.injectFaults('GetService', { kind: 'drop' });
+    });
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
+    expect(run.calls.slice(0, 2).map((c) => `${c.operation} ${c.fault ?? c.status}`)).toEqual(['GetService drop', 'GetService 200']);
+  });
+
+  test.concurrent('Proton unreachable: fails in seconds, naming service and region', async () => {
+    const run = await createStack('Default', async ({ proton }) => {
+      proton.addService(SERVICE, SCENARIOS['in-progress']);
+      await proton.shutDown();
+    });
+
+    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response.Reason).toMatch(
+      /^Could not reach AWS Proton for Proton service 'web-api' in us-east-1 \(ECONNREFUSED\b.*remove this construct/s);
+    expect(run.calls).toEqual([]);
+    expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Emulated time for the lifecycle: one clock read by the local Proton endpoint,
+ * the waiter and every emulated Lambda function's `Date`, so that compressing
+ * the waits never changes what the handler decides.
+ */
+import * as vm from 'vm';
+
+/** The clock the harness runs on; `LocalProton.clock` (an `EmulatedClock`) is one. */
+export interface Clock {
+  /** Emulated seconds per real second; 0 means frozen: only `advance` moves it. */
+  readonly timeScale: number;
+  /** Emulated time, epoch milliseconds. */
+  nowMs(): number;
+  /** Moves emulated time forward. */
+  advance(seconds: number): void;
+  /** Real milliseconds that `seconds` emulated seconds take (Infinity when frozen). */
+  realMs(seconds: number): number;
+}
+
+/**
+ * Idle waits on the emulated clock (the waiter's Retry intervals, Lambda's
+ * async retries).
+ *
+ * On a running clock a wait sleeps its real share of time. On a frozen clock,
+ * waits due at the same emulated time wake together: the clock jumps to the
+ * earliest one due, so concurrent executions do not add up their waits.
+ */
+export class Waits {
+  private sleepers: Array<{ readonly atMs: number; readonly wake: () => void }> = [];
+  private flushing?: NodeJS.Timeout;
+
+  constructor(readonly clock: Clock, private readonly realPauseMs = 1) {}
+
+  /** Resolves once `seconds` emulated seconds have passed. */
+  sleep(seconds: number): Promise<void> {
+    if (this.clock.timeScale > 0) {
+      return new Promise((resolve) => setTimeout(resolve, this.clock.realMs(seconds)));
+    }
+    return new Promise((resolve) => {
+      this.sleepers.push({ atMs: this.clock.nowMs() + seconds * 1000, wake: resolve });
+      this.flushing ??= setTimeout(() => this.flush(), this.realPauseMs);
+    });
+  }
+
+  private flush(): void {
+    this.flushing = undefined;
+    const earliest = Math.min(...this.sleepers.map((s) => s.atMs));
+    const now = this.clock.nowMs();
+    if (earliest > now) {
+      this.clock.advance((earliest - now) / 1000);
+    }
+    const due = this.sleepers.filter((s) => s.atMs <= this.clock.nowMs());
+    this.sleepers = this.sleepers.filter((s) => !due.includes(s));
+    due.forEach((s) => s.wake());
+    if (this.sleepers.length > 0) {
+      this.flushing = setTimeout(() => this.flush(), this.realPauseMs);
+    }
+  }
+}
+
+/**
+ * A `Date` constructor of the host's main realm whose "now" is the emulated
+ * clock: `Date.now()` and `new Date()`; every other use is the real `Date`.
+ */
+export function emulatedDate(clock: Clock): DateConstructor {
+  const RealDate = vm.runInThisContext('Date') as DateConstructor;
+  const now = () => clock.nowMs();
+  return new Proxy(RealDate, {
+    construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget),
+    apply: () => new RealDate(now()).toString(),
+    get: (target, property, receiver) => property === 'now' ? now : Reflect.get(target, property, receiver),
+  });
+}

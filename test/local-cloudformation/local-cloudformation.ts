@@ -1,0 +1,653 @@
+/**
+ * A local CloudFormation lifecycle for the custom resources of a synthesized
+ * stack: sends Create, Update and Delete requests as CloudFormation does, to the
+ * provider framework's own code and the project's bundled handler, both loaded
+ * unmodified from the assembly's assets. Only the framework's outbound edges are
+ * served locally (invoking a function, starting the waiter, the response PUT),
+ * and each response is checked as CloudFormation would take it.
+ */
+import * as path from 'path';
+import { EmulatedClock } from '../local-proton';
+import { attributesRead, DeployTarget, StackAssembly } from './assembly';
+import { Clock, Waits } from './clock';
+import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
+import { accessKeyIdOf, allowedResources, isAllowed, roleStatements, Statement } from './iam';
+import { FunctionDefinition, InvocationRecord, LocalLambda, LogRecord } from './lambda';
+import { ModuleLoader } from './module-loader';
+import { CloudFormationRequest, CloudFormationResponse, requestFor, RequestType, stringifyLeaves, violations } from './requests';
+import { Execution, ExecutionEvent, LocalStepFunctions, StateMachineDefinition } from './step-functions';
+
+export interface LocalCloudFormationOptions {
+  /** The cloud assembly directory (`cdk.out`). */
+  readonly assemblyDir: string;
+  /**
+   * The stack to deploy.
+   *
+   * @default - the assembly's only stack
+   */
+  readonly stackName?: string;
+  /** Base URL of the Proton endpoint the functions reach (`AWS_ENDPOINT_URL_PROTON`). */
+  readonly protonEndpoint: string;
+  /** @default 'aws' */
+  readonly partition?: string;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** @default '123456789012' */
+  readonly account?: string;
+  /**
+   * The emulated clock: waits of the waiter and of Lambda's retries pass on it,
+   * and it is every function's `Date`. Share it with the Proton endpoint.
+   *
+   * @default - a frozen clock (only the waits move it)
+   */
+  readonly clock?: Clock;
+  /** Called as the lifecycle goes, for progress output. */
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { readonly kind: 'stack-status'; readonly status: string }
+  | { readonly kind: 'request'; readonly request: CloudFormationRequest }
+  | { readonly kind: 'log'; readonly record: LogRecord }
+  | { readonly kind: 'waiter'; readonly event: ExecutionEvent }
+  | { readonly kind: 'response'; readonly response: CloudFormationResponse; readonly bytes: number };
+
+/** One request and the response CloudFormation received for it. */
+export interface RequestResult {
+  readonly request: CloudFormationRequest;
+  readonly response: CloudFormationResponse;
+  /** Size of the response body as sent. */
+  readonly responseBytes: number;
+  /** Emulated seconds from the request to the response. */
+  readonly elapsedSeconds: number;
+  readonly invocations: readonly InvocationRecord[];
+  /** What the functions logged while serving the request. */
+  readonly logs: readonly LogRecord[];
+  readonly executions: readonly Execution[];
+}
+
+/** A stack operation: the requests CloudFormation sent, in order, and how it ended. */
+export interface StackOperation {
+  readonly stackStatus: string;
+  readonly requests: readonly RequestResult[];
+}
+
+/** A custom resource as CloudFormation keeps it. */
+export interface ResourceState {
+  readonly logicalId: string;
+  readonly physicalId: string;
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly status: string;
+}
+
+/** A request whose response CloudFormation would not take, or never got. */
+export class LifecycleViolation extends Error {
+  constructor(readonly problems: readonly string[], readonly request: CloudFormationRequest) {
+    super(`${request.RequestType} of ${request.LogicalResourceId}: ${problems.join('; ')}`);
+    this.name = 'LifecycleViolation';
+  }
+}
+
+interface CapturedResponse {
+  readonly body: string;
+  readonly method?: string;
+  readonly contentLength?: unknown;
+  readonly atMs: number;
+}
+
+interface Pending {
+  readonly responseKey: string;
+  readonly responses: CapturedResponse[];
+  readonly executions: Execution[];
+}
+
+/** Lambda's retries of a failed asynchronous invocation: after 1 minute, then 2. */
+const ASYNC_RETRY_SECONDS = [60, 120];
+const SDK_V3_STAND_IN = ['@aws-sdk/client-lambda', '@aws-sdk/client-sfn'];
+
+export class LocalCloudFormation {
+  static async start(options: LocalCloudFormationOptions): Promise<LocalCloudFormation> {
+    const target = { partition: options.partition ?? 'aws', region: options.region ?? 'us-east-1', account: options.account ?? '123456789012' };
+    const harness = new LocalCloudFormation(options, StackAssembly.load(options.assemblyDir, target, options.stackName), target);
+    harness.endpoint = await LocalCloudFormationEndpoint.start({
+      stackId: harness.stack.stackId,
+      stackName: harness.stack.stackName,
+      creationTime: new Date(harness.clock.nowMs()),
+      now: () => new Date(harness.clock.nowMs()),
+      status: () => harness.stackStatus,
+      isAllowed: (accessKeyId, action) => harness.callerAllowed(accessKeyId, `cloudformation:${action}`, harness.stack.stackId),
+    });
+    harness.addFunctions();
+    return harness;
+  }
+
+  readonly clock: Clock;
+  readonly lambda: LocalLambda;
+  readonly stepFunctions: LocalStepFunctions;
+  private endpoint!: LocalCloudFormationEndpoint;
+  private status = 'REVIEW_IN_PROGRESS';
+  private readonly waits: Waits;
+  private readonly resources = new Map<string, ResourceState>();
+  private readonly pending = new Map<string, Pending>();
+  /** IAM statements of each role, by the access key its functions use. */
+  private readonly callers = new Map<string, readonly Statement[]>();
+
+  private constructor(private readonly options: LocalCloudFormationOptions, private stack: StackAssembly, readonly target: DeployTarget) {
+    this.clock = options.clock ?? new EmulatedClock(0);
+    this.waits = new Waits(this.clock);
+    this.lambda = new LocalLambda({
+      clock: this.clock,
+      onLog: (record) => options.onProgress?.({ kind: 'log', record }),
+      onColdStart: (fn, loader) => this.serveOutboundEdges(fn, loader),
+    });
+    this.stepFunctions = new LocalStepFunctions(this.lambda, this.waits, (event) => options.onProgress?.({ kind: 'waiter', event }));
+  }
+
+  get stackName(): string {
+    return this.stack.stackName;
+  }
+
+  get stackId(): string {
+    return this.stack.stackId;
+  }
+
+  /** The stack's status, as DescribeStacks answers it. */
+  get stackStatus(): string {
+    return this.status;
+  }
+
+  /** Calls the handler made to the local CloudFormation endpoint. */
+  get cloudFormationCalls() {
+    return this.endpoint.calls;
+  }
+
+  /** Every log record of every function so far. */
+  get logs(): readonly LogRecord[] {
+    return this.lambda.logs;
+  }
+
+  /** Logical ids of the stack's custom resources, in template order. */
+  get customResourceIds(): string[] {
+    return Object.entries(this.stack.template.Resources).filter(([, r]) => isCustomResource(r.Type)).map(([id]) => id);
+  }
+
+  /** The stack's template as deployed. */
+  get template() {
+    return this.stack.template;
+  }
+
+  /** A custom resource's state, if it exists. */
+  resource(logicalId: string): ResourceState | undefined {
+    return this.resources.get(logicalId);
+  }
+
+  /**
+   * The user handler functions (those the framework invokes) and the access key
+   * and IAM statements of their role.
+   */
+  handlerRoles(): Array<{ readonly accessKeyId: string; readonly functionLogicalIds: string[]; readonly statements: readonly Statement[] }> {
+    const byKey = new Map<string, { accessKeyId: string; functionLogicalIds: string[]; statements: readonly Statement[] }>();
+    for (const [frameworkId] of this.stack.resourcesOfType('AWS::Lambda::Function')) {
+      const env = this.functionEnvironment(frameworkId);
+      for (const arn of [env.USER_ON_EVENT_FUNCTION_ARN, env.USER_IS_COMPLETE_FUNCTION_ARN]) {
+        if (!arn) {
+          continue;
+        }
+        const fn = this.lambda.get(arn);
+        const accessKeyId = fn.environment.AWS_ACCESS_KEY_ID;
+        const entry = byKey.get(accessKeyId) ?? { accessKeyId, functionLogicalIds: [], statements: this.callers.get(accessKeyId) ?? [] };
+        if (!entry.functionLogicalIds.includes(fn.logicalId)) {
+          entry.functionLogicalIds.push(fn.logicalId);
+        }
+        byKey.set(accessKeyId, entry);
+      }
+    }
+    return [...byKey.values()];
+  }
+
+  /**
+   * The Proton services each handler role may cancel and read, from its
+   * synthesized policies resolved for the deployment target: for
+   * `LocalProton.allow(accessKeyId, serviceNames)`.
+   */
+  protonPermissions(): Array<{ readonly accessKeyId: string; readonly serviceNames: string[] }> {
+    const { partition, region, account } = this.target;
+    const prefix = `arn:${partition}:proton:${region}:${account}:service/`;
+    return this.handlerRoles().map(({ accessKeyId, statements }) => {
+      const names = (action: string) => allowedResources(statements, action).filter((arn) => arn.startsWith(prefix)).map((arn) => {
+        const name = arn.slice(prefix.length);
+        if (/[*?/]/.test(name)) {
+          throw new Error(`policy resource ${arn} is not one service: LocalProton.allow takes service names`);
+        }
+        return name;
+      }).sort();
+      const get = names('proton:GetService');
+      const cancel = names('proton:CancelServicePipelineDeployment');
+      if (get.join() !== cancel.join()) {
+        throw new Error(`GetService is allowed on [${get}] but CancelServicePipelineDeployment on [${cancel}]: LocalProton's IAM is per service, not per action`);
+      }
+      return { accessKeyId, serviceNames: get };
+    });
+  }
+
+  /** The stack's outputs as CloudFormation would show them now. */
+  outputs(): Record<string, string> {
+    const outputs: Record<string, string> = {};
+    for (const [name, output] of Object.entries(this.stack.template.Outputs ?? {})) {
+      outputs[name] = String(this.resolve(output.Value));
+    }
+    return outputs;
+  }
+
+  /** Creates the stack: a Create per custom resource; a failure rolls the stack back (Deletes). */
+  async createStack(): Promise<StackOperation> {
+    if (this.resources.size > 0) {
+      throw new Error(`stack ${this.stackName} already exists`);
+    }
+    const results: RequestResult[] = [];
+    this.setStatus('CREATE_IN_PROGRESS');
+    await this.inWaves(this.customResourceIds, async (id) => {
+      results.push(await this.createResource(id));
+    });
+    if (results.every((r) => r.response.Status === 'SUCCESS')) {
+      this.setStatus('CREATE_COMPLETE');
+      return { stackStatus: this.status, requests: results };
+    }
+    this.setStatus('ROLLBACK_IN_PROGRESS');
+    await this.inWaves([...this.resources.keys()].reverse(), async (id) => {
+      results.push(await this.deleteResource(id));
+    });
+    this.setStatus(this.resources.size === 0 ? 'ROLLBACK_COMPLETE' : 'ROLLBACK_FAILED');
+    return { stackStatus: this.status, requests: results };
+  }
+
+  /**
+   * Updates the stack to the same stack of another synthesized assembly: an
+   * Update per changed custom resource, a Create per new one, then the cleanup
+   * (a Delete per replaced or removed one). When an Update fails, or when
+   * `otherResourceFails` (another resource of the stack fails afterwards), the
+   * stack rolls back: an Update with old and new properties swapped per
+   * updated resource, then a Delete per resource this update created.
+   */
+  async updateStack(assemblyDir: string, options: { readonly otherResourceFails?: boolean } = {}): Promise<StackOperation> {
+    const next = StackAssembly.load(assemblyDir, this.target, this.stackName);
+    this.checkOnlyCustomResourcesChanged(next);
+    const previous = this.stack;
+    const before = new Map(this.resources);
+    const results: RequestResult[] = [];
+    this.setStatus('UPDATE_IN_PROGRESS');
+    this.stack = next;
+    const ids = this.customResourceIds;
+    const changed = ids.filter((id) => !before.has(id) || JSON.stringify(this.properties(id)) !== JSON.stringify(before.get(id)!.properties));
+    await this.inWaves(changed, async (id) => {
+      results.push(before.has(id) ? await this.updateResource(id) : await this.createResource(id));
+    });
+
+    if (!options.otherResourceFails && results.every((r) => r.response.Status === 'SUCCESS')) {
+      this.setStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+      const replaced = [...before.values()].filter((old) => this.resources.get(old.logicalId)?.physicalId !== old.physicalId && ids.includes(old.logicalId));
+      const removed = [...before.values()].filter((old) => !ids.includes(old.logicalId));
+      for (const old of [...replaced, ...removed]) {
+        results.push(await this.send(this.requestOf('Delete', old.logicalId, old.properties, { physicalId: old.physicalId }), old.logicalId));
+      }
+      removed.forEach((old) => this.resources.delete(old.logicalId));
+      this.setStatus('UPDATE_COMPLETE');
+      return { stackStatus: this.status, requests: results };
+    }
+
+    this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS');
+    const cleanup: ResourceState[] = [];
+    for (const id of changed) {
+      const old = before.get(id);
+      const now = this.resources.get(id)!;
+      if (!old) {
+        cleanup.push(now);
+      } else if (now.physicalId !== old.physicalId) {
+        // Replaced: the old resource is still there; the new one goes in the cleanup.
+        cleanup.push(now);
+        this.resources.set(id, old);
+      } else {
+        results.push(await this.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: now.properties }), id));
+      }
+    }
+    this.stack = previous;
+    this.setStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
+    for (const resource of cleanup) {
+      results.push(await this.send(this.requestOf('Delete', resource.logicalId, resource.properties, { physicalId: resource.physicalId }), resource.logicalId));
+      if (!before.has(resource.logicalId)) {
+        this.resources.delete(resource.logicalId);
+      }
+    }
+    this.setStatus('UPDATE_ROLLBACK_COMPLETE');
+    return { stackStatus: this.status, requests: results };
+  }
+
+  /** Deletes the stack: a Delete per custom resource. */
+  async deleteStack(): Promise<StackOperation> {
+    const results: RequestResult[] = [];
+    this.setStatus('DELETE_IN_PROGRESS');
+    await this.inWaves([...this.resources.keys()].reverse(), async (id) => {
+      results.push(await this.deleteResource(id));
+    });
+    this.setStatus(this.resources.size === 0 ? 'DELETE_COMPLETE' : 'DELETE_FAILED');
+    return { stackStatus: this.status, requests: results };
+  }
+
+  /**
+   * Sends one request for a custom resource of the template, with other
+   * properties (as if the template said so), without recording its outcome.
+   */
+  async sendRequest(requestType: RequestType, logicalId: string, properties: Record<string, unknown>, physicalId?: string): Promise<RequestResult> {
+    const props = { ...this.properties(logicalId), ...stringifyLeaves(properties) as Record<string, unknown> };
+    return this.send(this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined }), logicalId);
+  }
+
+  /** Stops the local CloudFormation endpoint; in-flight requests end on their own. */
+  async stop(): Promise<void> {
+    await this.endpoint.stop();
+  }
+
+  private async createResource(logicalId: string): Promise<RequestResult> {
+    const properties = this.properties(logicalId);
+    const result = await this.send(this.requestOf('Create', logicalId, properties), logicalId);
+    this.record(logicalId, result, properties, result.response.Status === 'SUCCESS' ? 'CREATE_COMPLETE' : 'CREATE_FAILED');
+    return result;
+  }
+
+  private async updateResource(logicalId: string): Promise<RequestResult> {
+    const current = this.resources.get(logicalId)!;
+    const properties = this.properties(logicalId);
+    const result = await this.send(this.requestOf('Update', logicalId, properties, { physicalId: current.physicalId, oldProperties: current.properties }), logicalId);
+    if (result.response.Status === 'SUCCESS') {
+      this.record(logicalId, result, properties, 'UPDATE_COMPLETE');
+    } else {
+      this.resources.set(logicalId, { ...current, status: 'UPDATE_FAILED' });
+    }
+    return result;
+  }
+
+  private async deleteResource(logicalId: string): Promise<RequestResult> {
+    const current = this.resources.get(logicalId)!;
+    const result = await this.send(this.requestOf('Delete', logicalId, current.properties, { physicalId: current.physicalId }), logicalId);
+    if (result.response.Status === 'SUCCESS') {
+      this.resources.delete(logicalId);
+    } else {
+      this.resources.set(logicalId, { ...current, status: 'DELETE_FAILED' });
+    }
+    return result;
+  }
+
+  private record(logicalId: string, result: RequestResult, properties: Record<string, unknown>, status: string): void {
+    this.resources.set(logicalId, {
+      logicalId,
+      physicalId: result.response.PhysicalResourceId,
+      properties,
+      data: result.response.Data ?? {},
+      status,
+    });
+  }
+
+  private requestOf(requestType: RequestType, logicalId: string, properties: Readonly<Record<string, unknown>>,
+    extra: { physicalId?: string; oldProperties?: Readonly<Record<string, unknown>> } = {}): CloudFormationRequest {
+    return requestFor({
+      requestType,
+      stackId: this.stackId,
+      logicalId,
+      resourceType: this.stack.resource(logicalId).Type,
+      properties,
+      oldProperties: extra.oldProperties,
+      physicalId: extra.physicalId,
+      region: this.target.region,
+    });
+  }
+
+  /**
+   * Sends a request to the resource's ServiceToken as CloudFormation does (an
+   * asynchronous Lambda invocation), waits for everything it started to end,
+   * and checks the response: a request CloudFormation would not complete
+   * throws a `LifecycleViolation`.
+   */
+  private async send(request: CloudFormationRequest, logicalId: string): Promise<RequestResult> {
+    const pending: Pending = { responseKey: keyOf(request.ResponseURL), responses: [], executions: [] };
+    this.pending.set(request.RequestId, pending);
+    const firstInvocation = this.lambda.invocations.length;
+    const firstLog = this.lambda.logs.length;
+    const startedMs = this.clock.nowMs();
+    this.options.onProgress?.({ kind: 'request', request });
+    try {
+      await this.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
+      for (let seen = -1; seen !== pending.executions.length;) {
+        seen = pending.executions.length;
+        await Promise.all(pending.executions.map((e) => e.done));
+      }
+    } finally {
+      this.pending.delete(request.RequestId);
+    }
+
+    const first = pending.responses[0];
+    const serviceTimeout = Number(request.ResourceProperties.ServiceTimeout ?? 3600);
+    const problems = violations({
+      request,
+      responses: pending.responses.map((r) => r.body),
+      elapsedSeconds: first ? (first.atMs - startedMs) / 1000 : Infinity,
+      serviceTimeoutSeconds: serviceTimeout,
+      attributesRead: attributesRead(this.stack.template, logicalId),
+    });
+    for (const r of pending.responses) {
+      if (r.method !== 'PUT' || Number(r.contentLength) !== Buffer.byteLength(r.body)) {
+        problems.push(`the response was not a PUT with its Content-Length (${r.method}, ${String(r.contentLength)})`);
+      }
+    }
+    if (problems.length > 0) {
+      throw new LifecycleViolation(problems, request);
+    }
+    const response = JSON.parse(first.body) as CloudFormationResponse;
+    const responseBytes = Buffer.byteLength(first.body);
+    this.options.onProgress?.({ kind: 'response', response, bytes: responseBytes });
+    return {
+      request,
+      response,
+      responseBytes,
+      elapsedSeconds: (first.atMs - startedMs) / 1000,
+      invocations: this.lambda.invocations.slice(firstInvocation).filter((i) => i.tag === request.RequestId),
+      logs: this.lambda.logs.slice(firstLog).filter((l) => l.tag === request.RequestId),
+      executions: pending.executions,
+    };
+  }
+
+  /** Lambda's asynchronous invocation, as CloudFormation uses it: retried twice on a function error. */
+  private async invokeAsync(functionArn: string, payload: string, tag: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const output = await this.lambda.invoke(functionArn, payload, tag);
+      if (!output.FunctionError || attempt >= ASYNC_RETRY_SECONDS.length) {
+        return;
+      }
+      await this.waits.sleep(ASYNC_RETRY_SECONDS[attempt]);
+    }
+  }
+
+  /** Replaces the provider framework's outbound calls with the local services, on its module object. */
+  private serveOutboundEdges(fn: FunctionDefinition, loader: ModuleLoader): void {
+    if (!fn.handler.startsWith('framework.')) {
+      return;
+    }
+    const outbound = loader.load(path.join(fn.codeDirectory, 'outbound.js')) as Record<string, unknown>;
+    for (const name of ['invokeFunction', 'startExecution', 'httpRequest']) {
+      if (typeof outbound[name] !== 'function') {
+        throw new Error(`the provider framework's outbound.js has no ${name} export: the harness does not know this framework version`);
+      }
+    }
+    outbound.invokeFunction = async (req: { FunctionName: string; Payload: string }) => {
+      return this.lambda.invoke(this.functionArn(req.FunctionName), req.Payload, requestIdOf(req.Payload));
+    };
+    outbound.startExecution = async (req: { stateMachineArn: string; input: string }) => {
+      const requestId = requestIdOf(req.input);
+      const started = this.stepFunctions.startExecution(req, requestId);
+      this.pending.get(requestId ?? '')?.executions.push(this.stepFunctions.executions[this.stepFunctions.executions.length - 1]);
+      return started;
+    };
+    outbound.httpRequest = async (options: { hostname?: string; path?: string; method?: string; headers?: Record<string, unknown> }, body: string) => {
+      // Like the framework's own, this ignores the URL's port: host and path only.
+      const pending = [...this.pending.values()].find((p) => p.responseKey === `${options.hostname}${options.path}`);
+      if (!pending) {
+        throw new Error('Unsuccessful HTTP response: 403');
+      }
+      pending.responses.push({ body, method: options.method, contentLength: options.headers?.['content-length'], atMs: this.clock.nowMs() });
+    };
+  }
+
+  private functionArn(nameOrArn: string): string {
+    return nameOrArn.startsWith('arn:') ? nameOrArn : this.stack.arn(
+      this.stack.resourcesOfType('AWS::Lambda::Function').find(([id]) => this.stack.physicalName(id) === nameOrArn)?.[0] ?? nameOrArn);
+  }
+
+  private addFunctions(): void {
+    const standIns = Object.fromEntries(SDK_V3_STAND_IN.map((name) => [name, notServedLocally(name)]));
+    for (const [logicalId, resource] of this.stack.resourcesOfType('AWS::Lambda::Function')) {
+      const props = resource.Properties ?? {};
+      const roleArn = String(this.resolve(props.Role));
+      const accessKeyId = accessKeyIdOf(roleArn);
+      const roleId = (props.Role as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
+      if (roleId) {
+        this.callers.set(accessKeyId, roleStatements(this.stack, roleId));
+      }
+      const functionName = this.stack.physicalName(logicalId);
+      const logging = (this.resolve(props.LoggingConfig ?? {}) ?? {}) as { LogGroup?: string; LogFormat?: string; ApplicationLogLevel?: string };
+      const runtime = String(props.Runtime);
+      this.lambda.add({
+        logicalId,
+        functionName,
+        arn: this.stack.arn(logicalId),
+        handler: String(props.Handler),
+        codeDirectory: this.stack.codeDirectory(logicalId),
+        runtime,
+        timeoutSeconds: Number(props.Timeout ?? 3),
+        memorySize: Number(props.MemorySize ?? 128),
+        applicationLogLevel: logging.LogFormat === 'JSON' ? logging.ApplicationLogLevel ?? 'INFO' : undefined,
+        runtimeModules: standIns,
+        environment: {
+          // What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
+          AWS_REGION: this.target.region,
+          AWS_DEFAULT_REGION: this.target.region,
+          AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+          AWS_LAMBDA_FUNCTION_NAME: functionName,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize ?? 128),
+          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+          AWS_LAMBDA_LOG_GROUP_NAME: logging.LogGroup ?? `/aws/lambda/${functionName}`,
+          AWS_LAMBDA_LOG_STREAM_NAME: `2024/01/01/[$LATEST]${accessKeyId.slice(4).toLowerCase()}`,
+          ...(logging.LogFormat === 'JSON' ? { AWS_LAMBDA_LOG_FORMAT: 'JSON' } : {}),
+          AWS_ACCESS_KEY_ID: accessKeyId,
+          AWS_SECRET_ACCESS_KEY: 'local-secret-access-key',
+          AWS_SESSION_TOKEN: 'local-session-token',
+          LAMBDA_TASK_ROOT: '/var/task',
+          LAMBDA_RUNTIME_DIR: '/var/runtime',
+          TZ: ':UTC',
+          LANG: 'en_US.UTF-8',
+          // No ~/.aws in Lambda: keep the host's shared config out of the SDK's way.
+          AWS_CONFIG_FILE: '/nonexistent/aws/config',
+          AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws/credentials',
+          // The local services, for the unmodified SDK clients.
+          AWS_ENDPOINT_URL_PROTON: this.options.protonEndpoint,
+          AWS_ENDPOINT_URL_CLOUDFORMATION: this.endpoint.endpoint,
+          ...this.functionEnvironment(logicalId),
+        },
+      });
+    }
+    for (const [logicalId, resource] of this.stack.resourcesOfType('AWS::StepFunctions::StateMachine')) {
+      const definition = JSON.parse(String(this.resolve(resource.Properties?.DefinitionString))) as StateMachineDefinition;
+      this.stepFunctions.add(this.stack.arn(logicalId), definition);
+    }
+  }
+
+  private functionEnvironment(logicalId: string): Record<string, string> {
+    const variables = (this.stack.resource(logicalId).Properties?.Environment as { Variables?: unknown } | undefined)?.Variables;
+    return (this.resolve(variables ?? {}) ?? {}) as Record<string, string>;
+  }
+
+  private callerAllowed(accessKeyId: string | undefined, action: string, resource: string): boolean {
+    const statements = accessKeyId === undefined ? undefined : this.callers.get(accessKeyId);
+    return statements !== undefined && isAllowed(statements, action, resource);
+  }
+
+  /** A custom resource's properties as CloudFormation sends them: resolved, every leaf a string. */
+  private properties(logicalId: string): Record<string, unknown> {
+    return stringifyLeaves(this.resolve(this.stack.resource(logicalId).Properties ?? {})) as Record<string, unknown>;
+  }
+
+  private resolve(value: unknown): unknown {
+    return this.stack.resolve(value, {
+      physicalId: (id) => this.resources.get(id)?.physicalId,
+      attribute: (id, attribute) => {
+        const value = this.resources.get(id)?.data[attribute];
+        return value === undefined ? undefined : String(value);
+      },
+    });
+  }
+
+  /** Runs `fn` over resources, each once those it references are done (CloudFormation's order). */
+  private async inWaves(ids: readonly string[], fn: (id: string) => Promise<void>): Promise<void> {
+    const remaining = new Set(ids);
+    while (remaining.size > 0) {
+      const ready = [...remaining].filter((id) => ![...remaining].some((other) => other !== id && this.dependsOn(id, other)));
+      const wave = ready.length > 0 ? ready : [...remaining];
+      wave.forEach((id) => remaining.delete(id));
+      await Promise.all(wave.map(fn));
+    }
+  }
+
+  private dependsOn(id: string, other: string): boolean {
+    const resource = this.stack.template.Resources[id] as { DependsOn?: string | string[] } | undefined;
+    if (!resource) {
+      return false;
+    }
+    const dependsOn = ([] as string[]).concat(resource.DependsOn ?? []);
+    const text = JSON.stringify(this.stack.template.Resources[id]);
+    return dependsOn.includes(other) || text.includes(`{"Ref":"${other}"}`) || text.includes(`"Fn::GetAtt":["${other}"`);
+  }
+
+  private setStatus(status: string): void {
+    this.status = status;
+    this.options.onProgress?.({ kind: 'stack-status', status });
+  }
+
+  private checkOnlyCustomResourcesChanged(next: StackAssembly): void {
+    const others = (s: StackAssembly) => JSON.stringify(Object.entries(s.template.Resources).filter(([, r]) => !isCustomResource(r.Type) && r.Type !== 'AWS::CDK::Metadata'));
+    if (others(next) !== others(this.stack)) {
+      throw new Error('the new template changes resources other than custom resources: only custom resource changes are emulated');
+    }
+  }
+}
+
+function isCustomResource(type: string): boolean {
+  return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
+}
+
+/** Host and path-with-query of a URL: what the framework's response PUT uses. */
+function keyOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}${parsed.pathname}${parsed.search}`;
+}
+
+/** The CloudFormation RequestId in a payload: the event's, or the one in a waiter timeout's Cause. */
+function requestIdOf(payload: string): string | undefined {
+  try {
+    const event = JSON.parse(payload) as { RequestId?: string; Cause?: string };
+    return event.RequestId ?? (JSON.parse(JSON.parse(event.Cause ?? '{}').errorMessage ?? '{}') as { RequestId?: string }).RequestId;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A stand-in for an AWS SDK client that the Lambda runtime preinstalls: the
+ * harness replaces every call the framework makes with it, so any use is a bug.
+ */
+function notServedLocally(moduleName: string): unknown {
+  return new Proxy({}, {
+    get: (_, property) => typeof property === 'symbol' || property === '__esModule' ? undefined : () => {
+      throw new Error(`${moduleName}.${property} is not served by the local harness: an outbound edge of the provider framework was not replaced`);
+    },
+  });
+}
