@@ -253,6 +253,51 @@ export class StackAssembly {
   }
 }
 
+/**
+ * The resources CloudFormation finishes before it starts `logicalId`: those it
+ * references (Ref, Fn::GetAtt, Fn::Sub) or names in DependsOn, transitively.
+ */
+export function dependenciesOf(template: Template, logicalId: string): Set<string> {
+  const found = new Set<string>();
+  const visit = (id: string) => {
+    const resource = template.Resources[id] as TemplateResource & { DependsOn?: string | string[] };
+    const direct = new Set<string>([...([] as string[]).concat(resource.DependsOn ?? []), ...referencedResources(template, resource.Properties ?? {})]);
+    for (const dependency of direct) {
+      if (!found.has(dependency)) {
+        found.add(dependency);
+        visit(dependency);
+      }
+    }
+  };
+  visit(logicalId);
+  return found;
+}
+
+function referencedResources(template: Template, value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) {
+    value.forEach((v) => referencedResources(template, v, out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+      if (key === 'Ref' && typeof v === 'string' && template.Resources[v]) {
+        out.add(v);
+      } else if (key === 'Fn::GetAtt') {
+        out.add(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]);
+      } else {
+        if (key === 'Fn::Sub') {
+          const text = Array.isArray(v) ? String(v[0]) : String(v);
+          for (const [, name] of text.matchAll(/\$\{([^}.!]+)/g)) {
+            if (template.Resources[name]) {
+              out.add(name);
+            }
+          }
+        }
+        referencedResources(template, v, out);
+      }
+    }
+  }
+  return out;
+}
+
 /** Attributes of a custom resource that the template reads with `Fn::GetAtt`. */
 export function attributesRead(template: Template, logicalId: string): string[] {
   const found = new Set<string>();

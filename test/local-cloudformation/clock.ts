@@ -22,14 +22,15 @@ export interface Clock {
  * async retries).
  *
  * On a running clock a wait sleeps its real share of time. On a frozen clock,
- * waits due at the same emulated time wake together: the clock jumps to the
- * earliest one due, so concurrent executions do not add up their waits.
+ * time jumps only while nothing runs (`busy` says whether something does): then
+ * the clock moves to the earliest wait due and wakes every wait due by then, so
+ * concurrent executions keep in step and never add up their waits.
  */
 export class Waits {
   private sleepers: Array<{ readonly atMs: number; readonly wake: () => void }> = [];
   private flushing?: NodeJS.Timeout;
 
-  constructor(readonly clock: Clock, private readonly realPauseMs = 1) {}
+  constructor(readonly clock: Clock, private readonly busy: () => boolean = () => false, private readonly realPauseMs = 1) {}
 
   /** Resolves once `seconds` emulated seconds have passed. */
   sleep(seconds: number): Promise<void> {
@@ -44,6 +45,10 @@ export class Waits {
 
   private flush(): void {
     this.flushing = undefined;
+    if (this.busy()) {
+      this.flushing = setTimeout(() => this.flush(), this.realPauseMs);
+      return;
+    }
     const earliest = Math.min(...this.sleepers.map((s) => s.atMs));
     const now = this.clock.nowMs();
     if (earliest > now) {

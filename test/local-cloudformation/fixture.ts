@@ -31,12 +31,10 @@ export async function withDeployment<T>(assemblyDir: string, stackName: string, 
       clock: proton.clock,
       region: proton.region,
       account: proton.account,
+      // The handler's role may touch exactly the services its synthesized policies name.
+      protonIam: proton,
       ...options.cfn,
     });
-    // The handler's role may touch exactly the services its synthesized policies name.
-    for (const { accessKeyId, serviceNames } of cfn.protonPermissions()) {
-      proton.allow(accessKeyId, serviceNames);
-    }
     const protonCalls = async <R>(run: () => Promise<R>): Promise<[R, RecordedCall[]]> => {
       const first = proton.calls.length;
       const result = await run();

@@ -18,8 +18,12 @@ interface PolicyDocument {
   readonly Statement?: ReadonlyArray<Record<string, unknown>>;
 }
 
-/** The identity-based policy statements of a role of the stack, resolved. */
-export function roleStatements(stack: StackAssembly, roleLogicalId: string): Statement[] {
+/**
+ * The identity-based policy statements of a role of the stack, resolved.
+ *
+ * @param inPlace which policy resources count (default: all of them)
+ */
+export function roleStatements(stack: StackAssembly, roleLogicalId: string, inPlace: (policyLogicalId: string) => boolean = () => true): Statement[] {
   const documents: unknown[] = [];
   const role = stack.resource(roleLogicalId);
   for (const policy of (role.Properties?.Policies as Array<{ PolicyDocument: unknown }> | undefined) ?? []) {
@@ -27,15 +31,15 @@ export function roleStatements(stack: StackAssembly, roleLogicalId: string): Sta
   }
   const attachedToRole = (roles: unknown) => Array.isArray(roles) && roles.some((r) => (r as { Ref?: string }).Ref === roleLogicalId);
   for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
-    for (const [, policy] of stack.resourcesOfType(type)) {
-      if (attachedToRole(policy.Properties?.Roles)) {
+    for (const [id, policy] of stack.resourcesOfType(type)) {
+      if (attachedToRole(policy.Properties?.Roles) && inPlace(id)) {
         documents.push(policy.Properties?.PolicyDocument);
       }
     }
   }
   for (const arn of (role.Properties?.ManagedPolicyArns as unknown[] | undefined) ?? []) {
     const ref = (arn as { Ref?: string }).Ref;
-    if (ref && stack.template.Resources[ref]?.Type === 'AWS::IAM::ManagedPolicy') {
+    if (ref && stack.template.Resources[ref]?.Type === 'AWS::IAM::ManagedPolicy' && inPlace(ref)) {
       documents.push(stack.template.Resources[ref].Properties?.PolicyDocument);
     }
   }

@@ -1,5 +1,5 @@
 /** A local CloudFormation lifecycle for custom resources: see `LocalCloudFormation`. */
-export { StackAssembly } from './assembly';
+export { StackAssembly, dependenciesOf } from './assembly';
 export type { DeployTarget, Template } from './assembly';
 export { Waits, emulatedDate } from './clock';
 export type { Clock } from './clock';
@@ -8,7 +8,7 @@ export type { CloudFormationCall } from './cloudformation-endpoint';
 export { LocalLambda } from './lambda';
 export type { InvocationRecord, LogRecord } from './lambda';
 export { LifecycleViolation, LocalCloudFormation } from './local-cloudformation';
-export type { LocalCloudFormationOptions, ProgressEvent, RequestResult, ResourceState, StackOperation } from './local-cloudformation';
+export type { LocalCloudFormationOptions, ProgressEvent, ProtonPermission, RequestResult, ResourceState, StackOperation } from './local-cloudformation';
 export { MAX_RESPONSE_BYTES } from './requests';
 export type { CloudFormationRequest, CloudFormationResponse, RequestType } from './requests';
 export { LocalStepFunctions, retryDelaySeconds } from './step-functions';

@@ -92,6 +92,8 @@ export interface LocalLambdaOptions {
 export class LocalLambda {
   readonly logs: LogRecord[] = [];
   readonly invocations: InvocationRecord[] = [];
+  /** Invocations running now. */
+  private running = 0;
   private readonly functions = new Map<string, FunctionDefinition>();
   private readonly containers = new Map<string, Container[]>();
   private readonly hostJson = vm.runInThisContext('JSON') as JSON;
@@ -112,6 +114,11 @@ export class LocalLambda {
     return fn;
   }
 
+  /** Whether an invocation is running. */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
   /** Execution environments started so far for a function. */
   containerCount(arn: string): number {
     return this.containers.get(arn)?.length ?? 0;
@@ -123,6 +130,15 @@ export class LocalLambda {
    * @param tag recorded with the invocation and its logs
    */
   async invoke(arn: string, payload: string, tag?: string): Promise<InvokeOutput> {
+    this.running += 1;
+    try {
+      return await this.run(arn, payload, tag);
+    } finally {
+      this.running -= 1;
+    }
+  }
+
+  private async run(arn: string, payload: string, tag?: string): Promise<InvokeOutput> {
     const fn = this.get(arn);
     const requestId = randomUUID();
     const event = this.hostJson.parse(payload) as { RequestType?: string } | null;

@@ -8,7 +8,7 @@
  */
 import * as path from 'path';
 import { EmulatedClock } from '../local-proton';
-import { attributesRead, DeployTarget, StackAssembly } from './assembly';
+import { attributesRead, dependenciesOf, DeployTarget, StackAssembly } from './assembly';
 import { Clock, Waits } from './clock';
 import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
 import { accessKeyIdOf, allowedResources, isAllowed, roleStatements, Statement } from './iam';
@@ -41,8 +41,22 @@ export interface LocalCloudFormationOptions {
    * @default - a frozen clock (only the waits move it)
    */
   readonly clock?: Clock;
+  /**
+   * The Proton endpoint's emulated IAM (`LocalProton` is one), kept in step with
+   * the stack's policies: each handler role's access key may touch the services
+   * its policies name, from the start and after every stack update or rollback.
+   *
+   * @default - the harness leaves the endpoint's IAM alone
+   */
+  readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[]): void };
   /** Called as the lifecycle goes, for progress output. */
   readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+/** The Proton services one access key may cancel and read. */
+export interface ProtonPermission {
+  readonly accessKeyId: string;
+  readonly serviceNames: string[];
 }
 
 export type ProgressEvent =
@@ -119,6 +133,7 @@ export class LocalCloudFormation {
       isAllowed: (accessKeyId, action) => harness.callerAllowed(accessKeyId, `cloudformation:${action}`, harness.stack.stackId),
     });
     harness.addFunctions();
+    harness.applyProtonIam();
     return harness;
   }
 
@@ -130,12 +145,12 @@ export class LocalCloudFormation {
   private readonly waits: Waits;
   private readonly resources = new Map<string, ResourceState>();
   private readonly pending = new Map<string, Pending>();
-  /** IAM statements of each role, by the access key its functions use. */
-  private readonly callers = new Map<string, readonly Statement[]>();
+  /** The role of each access key the functions use. */
+  private readonly roles = new Map<string, string>();
 
   private constructor(private readonly options: LocalCloudFormationOptions, private stack: StackAssembly, readonly target: DeployTarget) {
     this.clock = options.clock ?? new EmulatedClock(0);
-    this.waits = new Waits(this.clock);
+    this.waits = new Waits(this.clock, () => this.lambda.busy);
     this.lambda = new LocalLambda({
       clock: this.clock,
       onLog: (record) => options.onProgress?.({ kind: 'log', record }),
@@ -186,7 +201,7 @@ export class LocalCloudFormation {
    * The user handler functions (those the framework invokes) and the access key
    * and IAM statements of their role.
    */
-  handlerRoles(): Array<{ readonly accessKeyId: string; readonly functionLogicalIds: string[]; readonly statements: readonly Statement[] }> {
+  handlerRoles(inPlace?: (policyLogicalId: string) => boolean): Array<{ readonly accessKeyId: string; readonly functionLogicalIds: string[]; readonly statements: readonly Statement[] }> {
     const byKey = new Map<string, { accessKeyId: string; functionLogicalIds: string[]; statements: readonly Statement[] }>();
     for (const [frameworkId] of this.stack.resourcesOfType('AWS::Lambda::Function')) {
       const env = this.functionEnvironment(frameworkId);
@@ -196,7 +211,7 @@ export class LocalCloudFormation {
         }
         const fn = this.lambda.get(arn);
         const accessKeyId = fn.environment.AWS_ACCESS_KEY_ID;
-        const entry = byKey.get(accessKeyId) ?? { accessKeyId, functionLogicalIds: [], statements: this.callers.get(accessKeyId) ?? [] };
+        const entry = byKey.get(accessKeyId) ?? { accessKeyId, functionLogicalIds: [], statements: this.statementsOf(accessKeyId, inPlace) };
         if (!entry.functionLogicalIds.includes(fn.logicalId)) {
           entry.functionLogicalIds.push(fn.logicalId);
         }
@@ -210,11 +225,16 @@ export class LocalCloudFormation {
    * The Proton services each handler role may cancel and read, from its
    * synthesized policies resolved for the deployment target: for
    * `LocalProton.allow(accessKeyId, serviceNames)`.
+   *
+   * @param options.before count only the policies that CloudFormation is bound
+   * to have in place when it sends this resource's request (those it depends
+   * on); by default, every policy of the template
    */
-  protonPermissions(): Array<{ readonly accessKeyId: string; readonly serviceNames: string[] }> {
+  protonPermissions(options: { readonly before?: string } = {}): ProtonPermission[] {
     const { partition, region, account } = this.target;
     const prefix = `arn:${partition}:proton:${region}:${account}:service/`;
-    return this.handlerRoles().map(({ accessKeyId, statements }) => {
+    const inPlace = options.before === undefined ? undefined : ((deps: Set<string>) => (id: string) => deps.has(id))(dependenciesOf(this.stack.template, options.before));
+    return this.handlerRoles(inPlace).map(({ accessKeyId, statements }) => {
       const names = (action: string) => allowedResources(statements, action).filter((arn) => arn.startsWith(prefix)).map((arn) => {
         const name = arn.slice(prefix.length);
         if (/[*?/]/.test(name)) {
@@ -277,9 +297,12 @@ export class LocalCloudFormation {
     const before = new Map(this.resources);
     const results: RequestResult[] = [];
     this.setStatus('UPDATE_IN_PROGRESS');
+    // Other resources update first (only IAM policies may differ; see checkOnlyCustomResourcesChanged).
     this.stack = next;
+    this.applyProtonIam();
     const ids = this.customResourceIds;
     const changed = ids.filter((id) => !before.has(id) || JSON.stringify(this.properties(id)) !== JSON.stringify(before.get(id)!.properties));
+    const attempted = new Map(changed.map((id) => [id, this.properties(id)]));
     await this.inWaves(changed, async (id) => {
       results.push(before.has(id) ? await this.updateResource(id) : await this.createResource(id));
     });
@@ -297,6 +320,8 @@ export class LocalCloudFormation {
     }
 
     this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS');
+    this.stack = previous;
+    this.applyProtonIam();
     const cleanup: ResourceState[] = [];
     for (const id of changed) {
       const old = before.get(id);
@@ -308,10 +333,12 @@ export class LocalCloudFormation {
         cleanup.push(now);
         this.resources.set(id, old);
       } else {
-        results.push(await this.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: now.properties }), id));
+        // Old and new swapped: the properties this update tried are the "old" ones now.
+        const result = await this.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: attempted.get(id) }), id);
+        results.push(result);
+        this.record(id, result, old.properties, result.response.Status === 'SUCCESS' ? 'UPDATE_COMPLETE' : 'UPDATE_FAILED');
       }
     }
-    this.stack = previous;
     this.setStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
     for (const resource of cleanup) {
       results.push(await this.send(this.requestOf('Delete', resource.logicalId, resource.properties, { physicalId: resource.physicalId }), resource.logicalId));
@@ -510,7 +537,7 @@ export class LocalCloudFormation {
       const accessKeyId = accessKeyIdOf(roleArn);
       const roleId = (props.Role as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
       if (roleId) {
-        this.callers.set(accessKeyId, roleStatements(this.stack, roleId));
+        this.roles.set(accessKeyId, roleId);
       }
       const functionName = this.stack.physicalName(logicalId);
       const logging = (this.resolve(props.LoggingConfig ?? {}) ?? {}) as { LogGroup?: string; LogFormat?: string; ApplicationLogLevel?: string };
@@ -567,8 +594,19 @@ export class LocalCloudFormation {
   }
 
   private callerAllowed(accessKeyId: string | undefined, action: string, resource: string): boolean {
-    const statements = accessKeyId === undefined ? undefined : this.callers.get(accessKeyId);
-    return statements !== undefined && isAllowed(statements, action, resource);
+    return accessKeyId !== undefined && this.roles.has(accessKeyId) && isAllowed(this.statementsOf(accessKeyId), action, resource);
+  }
+
+  /** The current template's IAM statements for the role behind an access key. */
+  private statementsOf(accessKeyId: string, inPlace?: (policyLogicalId: string) => boolean): Statement[] {
+    const roleId = this.roles.get(accessKeyId);
+    return roleId ? roleStatements(this.stack, roleId, inPlace) : [];
+  }
+
+  private applyProtonIam(): void {
+    for (const { accessKeyId, serviceNames } of this.options.protonIam ? this.protonPermissions() : []) {
+      this.options.protonIam!.allow(accessKeyId, serviceNames);
+    }
   }
 
   /** A custom resource's properties as CloudFormation sends them: resolved, every leaf a string. */
@@ -612,10 +650,12 @@ export class LocalCloudFormation {
     this.options.onProgress?.({ kind: 'stack-status', status });
   }
 
+  /** Updates of custom resources and IAM policies are emulated; other resources must stay as they are. */
   private checkOnlyCustomResourcesChanged(next: StackAssembly): void {
-    const others = (s: StackAssembly) => JSON.stringify(Object.entries(s.template.Resources).filter(([, r]) => !isCustomResource(r.Type) && r.Type !== 'AWS::CDK::Metadata'));
+    const emulated = ['AWS::CDK::Metadata', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'];
+    const others = (s: StackAssembly) => JSON.stringify(Object.entries(s.template.Resources).filter(([, r]) => !isCustomResource(r.Type) && !emulated.includes(r.Type)));
     if (others(next) !== others(this.stack)) {
-      throw new Error('the new template changes resources other than custom resources: only custom resource changes are emulated');
+      throw new Error('the new template changes resources other than custom resources and IAM policies: their updates are not emulated');
     }
   }
 }
