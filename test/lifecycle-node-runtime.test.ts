@@ -1,0 +1,72 @@
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Stack } from 'aws-cdk-lib';
+import { StackAssembly, synthesize } from './local-cloudformation';
+import { cancelStack } from './local-cloudformation/fixture';
+
+// The handler runs on AWS Lambda's Node.js runtime, not on the Node.js that runs
+// jest: one Create through the local lifecycle, in a child process on the
+// Node.js major of the synthesized functions' runtime, fetched with
+// `npx -p node@<major>` from the npm registry.
+
+const ROOT = path.join(__dirname, '..');
+const SERVICE = 'web-api';
+
+const assemblyDir = synthesize((app) => cancelStack(new Stack(app, 'Runtime'), { serviceName: SERVICE }));
+afterAll(() => fs.rmSync(assemblyDir, { recursive: true, force: true }));
+
+/** The Node.js major of the handler functions' runtime, from the template (nodejs24.x: 24). */
+function runtimeMajor(): string {
+  const stack = StackAssembly.load(assemblyDir, { partition: 'aws', region: 'us-east-1', account: '123456789012' }, 'Runtime');
+  const handlers = stack.resourcesOfType('AWS::Lambda::Function').filter(([, r]) => String(r.Properties?.Handler).startsWith('index.'));
+  const runtimes = [...new Set(handlers.map(([, r]) => String(r.Properties?.Runtime)))];
+  const major = runtimes.length === 1 ? /^nodejs(\d+)\.x$/.exec(runtimes[0])?.[1] : undefined;
+  if (!major) {
+    throw new Error(`expected one nodejs<major>.x runtime for the handler functions, got ${runtimes.join(', ')}`);
+  }
+  return major;
+}
+
+/** That Node.js binary, or why it could not be had. */
+function nodeBinary(major: string): { path?: string; reason?: string } {
+  const found = spawnSync('npx', ['-y', '-p', `node@${major}`, 'node', '-p', 'process.execPath'], { encoding: 'utf8', timeout: 180_000 });
+  const binary = found.stdout?.trim().split('\n').pop();
+  return found.status === 0 && binary ? { path: binary } : { reason: (found.stderr || String(found.error ?? `exit ${found.status}`)).trim().slice(0, 500) };
+}
+
+const major = runtimeMajor();
+const node = nodeBinary(major);
+if (!node.path) {
+  console.warn(`Skipping the Node.js ${major} run: 'npx -p node@${major}' could not get the binary: ${node.reason}`);
+}
+
+(node.path ? test : test.skip)(`the bundled handler cancels under Node.js ${major}, its Lambda runtime's major`, () => {
+  // WHEN one Create runs in a child process on that binary
+  const child = spawnSync(node.path!, [
+    path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+    path.join(__dirname, 'local-cloudformation', 'run-create.ts'),
+    assemblyDir,
+    'Runtime',
+  ], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  expect(child.status).toBe(0);
+  // Nothing on stderr but the deprecation warning Node.js 24 gives the provider framework's
+  // own url.parse() (cfn-response.js), which real Lambda logs too.
+  const stderr = child.stderr.split('\n').filter((line) => line.trim() !== ''
+    && !/\[DEP0169\] DeprecationWarning: `url.parse\(\)`/.test(line) && !line.startsWith('(Use `node --trace-deprecation'));
+  expect(stderr).toEqual([]);
+
+  // THEN it ran there, and CloudFormation got the cancel's outcome
+  const outcome = JSON.parse(child.stdout.trim().split('\n').pop()!);
+  expect(outcome.node.split('.')[0]).toBe(major);
+  expect(outcome.stackStatus).toBe('CREATE_COMPLETE');
+  expect(outcome.responses).toEqual([expect.objectContaining({
+    Status: 'SUCCESS',
+    PhysicalResourceId: SERVICE,
+    Data: expect.objectContaining({ DeploymentStatus: 'CANCELLED', CancellationRequested: 'true' }),
+  })]);
+  expect(outcome.protonCalls.slice(0, 2)).toEqual([
+    { operation: 'GetService', status: 200 },
+    { operation: 'CancelServicePipelineDeployment', status: 200 },
+  ]);
+});
