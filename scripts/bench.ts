@@ -16,7 +16,7 @@ import { evaluateTargets, BenchResults } from './bench/targets';
 
 const ROOT = resolve(__dirname, '..');
 const COUNTS = [1, 10, 100, 400];
-const SYNTH_RUNS = 5;
+const SYNTH_RUNS = 6;
 const LOAD_RUNS = 11;
 
 function progress(line: string): void {
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const takenAt = new Date();
 
   progress(`synthesizing ${COUNTS.join(', ')} instances of both constructs, ${SYNTH_RUNS} runs`);
-  const stacks = measureStacks(COUNTS, SYNTH_RUNS, progress);
+  const stacks = await measureStacks(COUNTS, SYNTH_RUNS, progress);
   const largest = COUNTS[COUNTS.length - 1];
   progress(`plain synth at ${largest} instances`);
   const defaultSynth = {
@@ -44,8 +44,8 @@ async function main(): Promise<void> {
     { label: '@aws-sdk/client-proton + @aws-sdk/client-cloudformation', modules: ['@aws-sdk/client-proton', '@aws-sdk/client-cloudformation'] },
   ], LOAD_RUNS);
 
-  progress('cancelling on the local Proton endpoint, compressed time');
-  const lifecycle = await measureLifecycle(ROOT);
+  progress('cancelling through the local lifecycle and Proton endpoint, compressed time');
+  const lifecycle = await measureLifecycle();
 
   const results: BenchResults = {
     takenAt,

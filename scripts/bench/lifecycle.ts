@@ -1,23 +1,27 @@
 /**
- * Sections 4 and 5: a Create that cancels a pipeline deployment on the local
- * Proton endpoint, in compressed time.
+ * Sections 4 and 5: a Create that cancels a pipeline deployment, through the
+ * local CloudFormation lifecycle (test/local-cloudformation: the provider
+ * framework's own code and the bundled handler from the synthesized assembly,
+ * the waiter's retry policy from its state machine definition, the response PUT)
+ * against the local Proton endpoint (test/local-proton).
  *
- * Compression: the endpoint's clock runs `timeScale` times faster than real time,
- * and the waiter's retry interval (read from the synthesized state machine) is
- * divided by the same factor, so a 2-minute cancellation polled every 15 s takes
- * 2 s polled every 250 ms. Only waits are compressed: the handler's own work
- * (SDK calls over HTTP, JSON) runs in real time and is reported as such.
+ * Compression: the harness, the waiter and the endpoint share one clock that
+ * runs `TIME_SCALE` times faster than real time, so a 2-minute cancellation
+ * polled every 15 s takes 2 s of real time, polled every 250 ms. Waits are
+ * compressed; the code's own work (Lambda hops, the read over HTTP, the PUT) is
+ * real time, so on the shared clock it counts `TIME_SCALE` times over; the
+ * full-scale latency divides it back.
  */
-import { existsSync, mkdtempSync, rmSync } from 'fs';
-import { createRequire } from 'module';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, CfnResource, CustomResource, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../../lib';
+import { LocalCloudFormation } from '../../test/local-cloudformation';
 import { LocalProton } from '../../test/local-proton';
 import { resolveLongest } from './limits';
-import { median, sleep } from './stats';
+import { median } from './stats';
 import { serviceName, Template } from './synth';
 
 /** Emulated seconds per real second. */
@@ -37,19 +41,19 @@ export interface CancellationRun {
   readonly serviceName: string;
   readonly cancelTakesSeconds: number;
   readonly status: string;
-  /** Real ms from the final status to the start of the read that saw it (compressed). */
-  readonly waitMs: number;
-  /** Real ms from that read to the response (not compressed). */
+  /** Emulated seconds from the final status to the start of the read that saw it. */
+  readonly waitSeconds: number;
+  /** Real ms from that read to the response PUT (the code's own work). */
   readonly workMs: number;
-  /** Emulated (full-scale) seconds from the final status to the response: wait x scale + work. */
+  /** Final status to response on the compressed clock, in poll intervals. */
+  readonly compressedIntervals: number;
+  /** Full-scale seconds from the final status to the response: wait + real work. */
   readonly fullScaleSeconds: number;
   readonly cancelCalls: number;
   readonly getServiceCalls: number;
 }
 
 export interface LifecycleResult {
-  /** How the Create was driven. */
-  readonly driver: string;
   readonly defaultPollIntervalSeconds: number;
   readonly waiter: WaiterPolicy;
   readonly runs: readonly CancellationRun[];
@@ -61,22 +65,7 @@ export interface LifecycleResult {
   readonly expected: { readonly cancelCalls: number; readonly getServiceCalls: number };
 }
 
-/** One Create, driven to its response. */
-interface CreateResult {
-  readonly status: 'SUCCESS' | 'FAILED';
-  readonly reason?: string;
-  readonly data: Record<string, string>;
-  /** performance.now() when the response was sent. */
-  readonly respondedAt: number;
-}
-
-interface Driver {
-  readonly description: string;
-  create(logicalId: string): Promise<CreateResult>;
-  stop(): Promise<void>;
-}
-
-export async function measureLifecycle(root: string): Promise<LifecycleResult> {
+export async function measureLifecycle(): Promise<LifecycleResult> {
   // The app under test: one instance per run, each on its own service, default provider.
   const outdir = mkdtempSync(join(tmpdir(), 'proton-cancel-lifecycle-'));
   const app = new App({ outdir, context: { ...cxapi.CURRENTLY_RECOMMENDED_FLAGS } });
@@ -88,71 +77,111 @@ export async function measureLifecycle(root: string): Promise<LifecycleResult> {
   const provider = stack.node.findChild(CancelPipelineDeploymentProvider.DEFAULT_ID) as CancelPipelineDeploymentProvider;
   const pollSeconds = provider.pollInterval.toSeconds();
   const assembly = app.synth();
-  const artifact = assembly.getStackByName(stack.stackName);
-  const template = artifact.template as Template;
-  const waiter = waiterPolicy(template);
+  const waiter = waiterPolicy(assembly.getStackByName(stack.stackName).template as Template);
 
-  const proton = await LocalProton.start({ timeScale: TIME_SCALE });
-  // Maps emulated epoch ms to performance.now(); the clock is linear in it.
-  const realOrigin = performance.now();
-  const emulatedOrigin = proton.clock.nowMs();
-  const realAt = (emulatedMs: number) => realOrigin + (emulatedMs - emulatedOrigin) / TIME_SCALE;
-
-  const restoreLog = silenceHandlerLogs();
-  const env = { AWS_ENDPOINT_URL_PROTON: proton.endpoint, AWS_REGION: proton.region };
-  const driver = await harnessDriver(root, assembly.directory, stack.stackName, env)
-    ?? directDriver(root, template, waiter, env);
-  const runs: CancellationRun[] = [];
+  const deploy = { assemblyDir: assembly.directory, stackName: stack.stackName, pollSeconds };
   try {
-    for (const [i, phase] of PHASES.entries()) {
-      const name = serviceName(i + 1);
-      const cancelTakesSeconds = CANCELLATION_SECONDS + phase * pollSeconds;
-      proton.addService(name, { pipeline: { status: 'IN_PROGRESS', cancelTakes: cancelTakesSeconds } });
-      const result = await driver.create(logicalIds[i]);
-      if (result.status !== 'SUCCESS') {
-        throw new Error(`Create of ${name} failed: ${result.reason}`);
+    // Latency: the running, compressed clock, a sweep of final-status phases.
+    const runs = await withLifecycle(deploy, TIME_SCALE, async (create) => {
+      const done: CancellationRun[] = [];
+      for (const [i, phase] of PHASES.entries()) {
+        done.push(await create(logicalIds[i], serviceName(i + 1), CANCELLATION_SECONDS + phase * pollSeconds));
       }
-      const calls = proton.calls.filter((c) => serviceNameOf(c.input) === name);
-      const cancel = calls.find((c) => c.operation === 'CancelServicePipelineDeployment');
-      const reads = calls.filter((c) => c.operation === 'GetService');
-      if (!cancel || reads.length === 0) {
-        throw new Error(`Create of ${name} made no cancel or no read: ${calls.map((c) => c.operation).join(', ')}`);
-      }
-      const finalAt = realAt(cancel.at.getTime() + cancelTakesSeconds * 1000);
-      const lastReadAt = realAt(reads[reads.length - 1].at.getTime());
-      const waitMs = lastReadAt - finalAt;
-      const workMs = result.respondedAt - lastReadAt;
-      runs.push({
-        serviceName: name,
-        cancelTakesSeconds,
-        status: result.data.DeploymentStatus,
-        waitMs,
-        workMs,
-        fullScaleSeconds: (waitMs * TIME_SCALE + workMs) / 1000,
-        cancelCalls: calls.filter((c) => c.operation === 'CancelServicePipelineDeployment').length,
-        getServiceCalls: reads.length,
-      });
-    }
+      return done;
+    });
+    // Calls: a frozen clock, so only the waiter's own intervals move it and the
+    // count is the one the synthesized retry policy gives, free of compression drift.
+    const [counted] = await withLifecycle(deploy, 0, async (create) => [await create(logicalIds[0], serviceName(1), CANCELLATION_SECONDS)]);
+
+    const full = runs.map((r) => r.fullScaleSeconds);
+    return {
+      defaultPollIntervalSeconds: pollSeconds,
+      waiter,
+      runs,
+      medianFullScaleSeconds: median(full),
+      maxFullScaleSeconds: Math.max(...full),
+      medianWorkMs: median(runs.map((r) => r.workMs)),
+      twoMinuteRun: counted,
+      // A read, the cancel, then the waiter's first isComplete at once and one per
+      // interval until the read at or after the final status.
+      expected: { cancelCalls: 1, getServiceCalls: 2 + Math.ceil(CANCELLATION_SECONDS / waiter.intervalSeconds) },
+    };
   } finally {
-    restoreLog();
-    await driver.stop();
-    await proton.stop();
     rmSync(outdir, { recursive: true, force: true });
   }
+}
 
-  const full = runs.map((r) => r.fullScaleSeconds);
+type Create = (logicalId: string, name: string, cancelTakesSeconds: number) => Promise<CancellationRun>;
+
+/**
+ * Starts a local Proton endpoint on a clock of `timeScale` (0: frozen) and the
+ * stack on the local lifecycle, with the emulated IAM of its handler role, and
+ * gives `fn` a function that runs one measured Create.
+ */
+async function withLifecycle<T>(deploy: { assemblyDir: string; stackName: string; pollSeconds: number }, timeScale: number,
+  fn: (create: Create) => Promise<T>): Promise<T> {
+  const proton = await LocalProton.start({ timeScale });
+  let requestAtMs = 0;
+  try {
+    const cfn = await LocalCloudFormation.start({
+      assemblyDir: deploy.assemblyDir,
+      stackName: deploy.stackName,
+      protonEndpoint: proton.endpoint,
+      clock: proton.clock,
+      region: proton.region,
+      account: proton.account,
+      onProgress: (event) => {
+        if (event.kind === 'request') {
+          requestAtMs = proton.clock.nowMs();
+        }
+      },
+    });
+    try {
+      for (const { accessKeyId, serviceNames } of cfn.protonPermissions()) {
+        proton.allow(accessKeyId, serviceNames);
+      }
+      return await fn(async (logicalId, name, cancelTakesSeconds) => {
+        proton.addService(name, { pipeline: { status: 'IN_PROGRESS', cancelTakes: cancelTakesSeconds } });
+        const result = await cfn.sendRequest('Create', logicalId, {});
+        if (result.response.Status !== 'SUCCESS') {
+          throw new Error(`Create of ${name} failed: ${result.response.Reason}`);
+        }
+        const respondedAtMs = requestAtMs + result.elapsedSeconds * 1000;
+        return measureRun(proton, name, cancelTakesSeconds, respondedAtMs, deploy.pollSeconds, timeScale,
+          String(result.response.Data?.DeploymentStatus));
+      });
+    } finally {
+      await cfn.stop();
+    }
+  } finally {
+    await proton.stop();
+  }
+}
+
+/** Times one Create from the calls the endpoint recorded (all on the shared clock). */
+function measureRun(proton: LocalProton, name: string, cancelTakesSeconds: number, respondedAtMs: number, pollSeconds: number,
+  timeScale: number, status: string): CancellationRun {
+  const calls = proton.calls.filter((c) => serviceNameOf(c.input) === name);
+  const cancels = calls.filter((c) => c.operation === 'CancelServicePipelineDeployment');
+  const reads = calls.filter((c) => c.operation === 'GetService');
+  if (cancels.length === 0 || reads.length === 0) {
+    throw new Error(`Create of ${name} made no cancel or no read: ${calls.map((c) => c.operation).join(', ')}`);
+  }
+  const finalAtMs = cancels[0].at.getTime() + cancelTakesSeconds * 1000;
+  const lastReadAtMs = reads[reads.length - 1].at.getTime();
+  const waitSeconds = (lastReadAtMs - finalAtMs) / 1000;
+  // On a frozen clock the work takes no emulated time, and its real time is not seen.
+  const workMs = timeScale === 0 ? 0 : (respondedAtMs - lastReadAtMs) / timeScale;
   return {
-    driver: driver.description,
-    defaultPollIntervalSeconds: pollSeconds,
-    waiter,
-    runs,
-    medianFullScaleSeconds: median(full),
-    maxFullScaleSeconds: Math.max(...full),
-    medianWorkMs: median(runs.map((r) => r.workMs)),
-    twoMinuteRun: runs[0],
-    // A read, the cancel, then the waiter's first isComplete at once and one per
-    // interval until the read after the final status.
-    expected: { cancelCalls: 1, getServiceCalls: 2 + Math.ceil(CANCELLATION_SECONDS / waiter.intervalSeconds) },
+    serviceName: name,
+    cancelTakesSeconds,
+    status,
+    waitSeconds,
+    workMs,
+    compressedIntervals: (respondedAtMs - finalAtMs) / 1000 / pollSeconds,
+    fullScaleSeconds: waitSeconds + workMs / 1000,
+    cancelCalls: cancels.length,
+    getServiceCalls: reads.length,
   };
 }
 
@@ -165,89 +194,6 @@ function waiterPolicy(template: Template): WaiterPolicy {
   const definition = JSON.parse(resolveLongest(template, machines[0].Properties?.DefinitionString) as string);
   const retry = definition.States[definition.StartAt].Retry[0];
   return { intervalSeconds: retry.IntervalSeconds, backoffRate: retry.BackoffRate, maxAttempts: retry.MaxAttempts };
-}
-
-/**
- * Drives the bundled handler as the provider framework does: onEvent, then the
- * waiter's isComplete at once and again after each retry interval. The
- * framework's own Lambda hops and the response PUT are not included.
- */
-function directDriver(root: string, template: Template, waiter: WaiterPolicy, env: Record<string, string>): Driver {
-  Object.assign(process.env, env, { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_EC2_METADATA_DISABLED: 'true' });
-  const handler = createRequire(__filename)(join(root, 'assets', 'handler', 'index.js')) as HandlerModule;
-  return {
-    description: 'bundled handler driven directly by the bench (onEvent, then isComplete at the waiter\'s interval); '
-      + 'the local lifecycle harness was not available, so the provider framework\'s hops and the response PUT are not included',
-    async create(logicalId) {
-      const resource = template.Resources[logicalId];
-      const event = {
-        RequestType: 'Create',
-        ServiceToken: 'arn:aws:lambda:us-east-1:123456789012:function:bench',
-        ResponseURL: 'http://127.0.0.1:9/unused',
-        StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/ProtonCancelLifecycle/00000000-0000-0000-0000-000000000000',
-        RequestId: `bench-${logicalId}`,
-        LogicalResourceId: logicalId,
-        ResourceType: resource.Type,
-        ResourceProperties: resource.Properties,
-      };
-      const started = await handler.onEvent(event);
-      const request = { ...event, ...started };
-      for (let attempt = 0; attempt <= waiter.maxAttempts; attempt++) {
-        const polled = await handler.isComplete(request);
-        if (polled.IsComplete) {
-          return { status: 'SUCCESS', data: { ...started.Data, ...polled.Data }, respondedAt: performance.now() };
-        }
-        await sleep(waiter.intervalSeconds * 1000 * waiter.backoffRate ** attempt / TIME_SCALE);
-      }
-      return { status: 'FAILED', reason: 'waiter attempts exhausted', data: {}, respondedAt: performance.now() };
-    },
-    async stop() {},
-  };
-}
-
-interface HandlerModule {
-  onEvent(event: unknown): Promise<{ PhysicalResourceId: string; Data?: Record<string, string> }>;
-  isComplete(event: unknown): Promise<{ IsComplete: boolean; Data?: Record<string, string> }>;
-}
-
-/**
- * The local CloudFormation lifecycle harness (test/local-cloudformation), when present.
- *
- * Assumed API, to be wired once the harness lands:
- *   LocalCloudFormation.start({ assemblyDir, stackName, timeScale, env }) -> Promise<harness>
- *   harness.create(logicalId) -> Promise<{ response: { Status, Reason?, Data? }, respondedAt }>
- *     (respondedAt: performance.now() when the framework's response PUT arrived)
- *   harness.stop() -> Promise<void>
- * Returns undefined when the harness is missing or exports something else.
- */
-async function harnessDriver(root: string, assemblyDir: string, stackName: string, env: Record<string, string>): Promise<Driver | undefined> {
-  const index = join(root, 'test', 'local-cloudformation', 'index.ts');
-  if (!existsSync(index)) {
-    return undefined;
-  }
-  const harness = await import(index);
-  if (typeof harness.LocalCloudFormation?.start !== 'function') {
-    console.warn(`bench: ${index} does not export LocalCloudFormation.start (exports: ${Object.keys(harness).join(', ')}); driving the handler directly`);
-    return undefined;
-  }
-  const cfn = await harness.LocalCloudFormation.start({ assemblyDir, stackName, timeScale: TIME_SCALE, env });
-  return {
-    description: 'local CloudFormation lifecycle harness (test/local-cloudformation): provider framework runtime from the assembly, bundled handler, response PUT',
-    async create(logicalId) {
-      const { response, respondedAt } = await cfn.create(logicalId);
-      return { status: response.Status, reason: response.Reason, data: response.Data ?? {}, respondedAt };
-    },
-    stop: () => cfn.stop(),
-  };
-}
-
-/** The handler logs one JSON line per step; keep them out of the bench's output. */
-function silenceHandlerLogs(): () => void {
-  const log = console.log;
-  console.log = () => undefined;
-  return () => {
-    console.log = log;
-  };
 }
 
 function serviceNameOf(input: unknown): string | undefined {

@@ -3,9 +3,14 @@
  */
 import { TIME_SCALE } from './lifecycle';
 import { CLOUDFORMATION, IAM, LONGEST } from './limits';
-import { fixed, int, ratio, verdict } from './stats';
+import { fixed, int, median, ratio, verdict } from './stats';
 import { LABEL, VARIANTS } from './synth';
 import { BenchResults, evaluateTargets, stack, synthRatio } from './targets';
+
+/** '331 (318-392)': median (min-max). */
+function spread(values: readonly number[]): string {
+  return `${int(median(values))} (${int(Math.min(...values))}-${int(Math.max(...values))})`;
+}
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -55,7 +60,9 @@ export function renderMarkdown(results: BenchResults): string {
     ),
     '',
     `"Added per instance" is (resources at N - resources at ${first}) / (N - ${first}). Template bytes are the template file as synthesized `
-      + '(CDK indents it with one space); it is what CDK uploads.',
+      + '(CDK indents it with one space); it is what CDK uploads. '
+      + (results.stacks.every((s) => s.deterministic) ? `Every template was byte-identical across the ${results.synthRuns} runs.`
+        : `Templates that changed between runs: ${results.stacks.filter((s) => !s.deterministic).map((s) => `${LABEL[s.variant]} at ${s.count}`).join(', ')}.`),
     '',
     '### Limits',
     '',
@@ -83,17 +90,19 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Synth time',
     '',
-    `Whole \`app.synth()\` of a fresh App into a temporary directory, median of ${results.synthRuns} runs in one process after one warm-up `
-      + 'synth of each construct, the two interleaved. The asset hash cache is cleared before each synth, so each run hashes its '
-      + 'handler asset as a `cdk synth` process does.',
+    `Whole \`app.synth()\` of a fresh App into a temporary directory, median (min-max) of ${results.synthRuns} runs in one process after `
+      + 'one untimed warm-up pass, the two constructs alternating (never one synth right after another of the same construct), each first in half the runs. The asset hash cache is cleared before '
+      + 'each synth, so each run hashes its assets as a `cdk synth` process does. The feature flags of a new project turn on CDK\'s '
+      + 'CloudFormation validation rules, which run in both synths. Alternating matters: in one process, a synth right after one of '
+      + 'the same construct reuses warm state and can take a tenth of the time.',
     '',
     table(
       ['Instances', `${ours} (ms)`, `${acr} (ms)`, 'Ratio', `Construct + synth, ${ours} (ms)`, `Construct + synth, ${acr} (ms)`],
       counts.map((count) => {
         const o = stack(results, 'ours', count);
         const a = stack(results, 'awsCustomResource', count);
-        return [String(count), int(o.medianSynthMs), int(a.medianSynthMs), ratio(synthRatio(results, count)),
-          int(o.medianConstructMs + o.medianSynthMs), int(a.medianConstructMs + a.medianSynthMs)];
+        const total = (m: typeof o) => m.synthMs.map((ms, i) => ms + m.constructMs[i]);
+        return [String(count), spread(o.synthMs), spread(a.synthMs), ratio(synthRatio(results, count)), spread(total(o)), spread(total(a))];
       }),
     ),
     '',
@@ -115,26 +124,34 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## From final status to response',
     '',
-    `Driver: ${lc.driver}.`,
+    'A Create of one instance through the local CloudFormation lifecycle (test/local-cloudformation: the provider framework\'s own code '
+      + 'and the bundled handler from the synthesized assembly, the waiter\'s retry policy from its state machine, the response PUT) '
+      + 'against the local Proton endpoint (test/local-proton). Latency runs from the moment the pipeline reaches its final status on the '
+      + 'endpoint to the framework\'s response PUT.',
     '',
-    `Compressed time: the local Proton endpoint's clock runs ${TIME_SCALE}x real time, and the waiter's retry interval `
-      + `(${lc.waiter.intervalSeconds} s, backoff ${lc.waiter.backoffRate}, read from the synthesized state machine) is divided by ${TIME_SCALE}, `
-      + `so a poll interval lasts ${fixed(lc.waiter.intervalSeconds * 1000 / TIME_SCALE, 0)} ms. The wait for the next poll is compressed; the handler's `
-      + 'own work (the read over HTTP, building the response) is real time. Full-scale latency = wait x scale + work. '
-      + 'The cancellations last 120 s plus a sweep of fractions of the poll interval, so the final status lands at different points between two polls.',
+    `Compressed time: the lifecycle, the waiter and the endpoint share one clock running ${TIME_SCALE}x real time; the waiter's retry interval `
+      + `(${lc.waiter.intervalSeconds} s, backoff ${lc.waiter.backoffRate}, read from the synthesized state machine) passes on that clock, so it lasts `
+      + `${fixed(lc.waiter.intervalSeconds * 1000 / TIME_SCALE, 0)} ms of real time. Waits compress; the code's own work (Lambda hops, the read `
+      + `over HTTP, the PUT) does not, so on the shared clock it counts ${TIME_SCALE} times over. The compressed column keeps it that way; `
+      + 'the full-scale latency is the wait for the next poll plus the real work. The cancellations last 120 s plus a sweep of fractions of '
+      + 'the poll interval, so the final status lands at different points between two polls.',
     '',
     table(
-      ['Service', 'Cancellation (s)', 'Final status', 'Wait for next poll (ms, compressed)', 'Wait (fraction of poll interval)', 'Work (ms, real)', 'Full-scale latency (s)'],
-      lc.runs.map((r) => [r.serviceName, fixed(r.cancelTakesSeconds, 1), r.status, fixed(r.waitMs, 1),
-        fixed(r.waitMs * TIME_SCALE / 1000 / lc.defaultPollIntervalSeconds, 2), fixed(r.workMs, 1), fixed(r.fullScaleSeconds, 2)]),
+      ['Service', 'Cancellation (s)', 'Final status', 'Wait for next poll (s)', 'Wait (poll intervals)', 'Work (ms, real)',
+        'Compressed latency (poll intervals)', 'Full-scale latency (s)'],
+      lc.runs.map((r) => [r.serviceName, fixed(r.cancelTakesSeconds, 1), r.status, fixed(r.waitSeconds, 2),
+        fixed(r.waitSeconds / lc.defaultPollIntervalSeconds, 2), fixed(r.workMs, 1), fixed(r.compressedIntervals, 2), fixed(r.fullScaleSeconds, 2)]),
     ),
     '',
     `Median full-scale latency ${fixed(lc.medianFullScaleSeconds, 2)} s, worst ${fixed(lc.maxFullScaleSeconds, 2)} s, `
-      + `against one poll interval + 1 s = ${lc.defaultPollIntervalSeconds + 1} s. Lambda cold starts and AWS network latency are not in a local run.`,
+      + `against one poll interval + 1 s = ${lc.defaultPollIntervalSeconds + 1} s. Lambda cold starts, Step Functions and AWS network latency `
+      + 'are not in a local run.',
     '',
     '## Proton API calls per cancellation',
     '',
-    `A 2-minute cancellation at the provider's default poll interval (${lc.defaultPollIntervalSeconds} s), counted from the calls the local Proton endpoint received.`,
+    `A 2-minute cancellation at the provider's default poll interval (${lc.defaultPollIntervalSeconds} s), through the same local lifecycle, `
+      + 'counted from the calls the local Proton endpoint received. This run uses a frozen clock that only the waiter\'s intervals move, '
+      + 'so the count is the one the synthesized retry policy gives, without the drift that compressed real work adds to each poll.',
     '',
     table(['Call', 'Counted', 'Expected'], [
       ['CancelServicePipelineDeployment', String(lc.twoMinuteRun.cancelCalls), String(lc.expected.cancelCalls)],
@@ -142,7 +159,7 @@ export function renderMarkdown(results: BenchResults): string {
       ['Total', String(lc.twoMinuteRun.cancelCalls + lc.twoMinuteRun.getServiceCalls), String(lc.expected.cancelCalls + lc.expected.getServiceCalls)],
     ]),
     '',
-    'Expected reads: one before the cancel, the waiter\'s first isComplete at once, then one per interval until the first read after the '
+    'Expected reads: one before the cancel, the waiter\'s first isComplete at once, then one per interval until the first read at or after the '
       + `final status: 2 + ceil(120 / ${lc.waiter.intervalSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
     '',
   ];

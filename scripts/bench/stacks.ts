@@ -1,10 +1,13 @@
 /**
  * Sections 1 and 2: both constructs at each instance count, synthesized `runs`
- * times, interleaved, after one warm-up synth of each.
+ * times, interleaved, after one warm-up pass.
  */
 import { checkLimits, LimitCheck } from './limits';
-import { median } from './stats';
+import { median, sleep } from './stats';
 import { firstLine, synthStack, Template, Variant, VARIANTS } from './synth';
+
+/** Real ms the event loop idles before each timed synth, so none starts while the last one's async work runs. */
+const IDLE_MS = 25;
 
 export interface StackMeasure {
   readonly variant: Variant;
@@ -12,7 +15,6 @@ export interface StackMeasure {
   readonly synthMs: readonly number[];
   readonly constructMs: readonly number[];
   readonly medianSynthMs: number;
-  readonly medianConstructMs: number;
   readonly template: Template;
   readonly templateBytes: number;
   /** Whether every run produced the same template bytes. */
@@ -25,19 +27,33 @@ export interface StackMeasure {
   readonly mostArnsPerManagedPolicy: number;
 }
 
-export function measureStacks(counts: readonly number[], runs: number, progress: (line: string) => void): StackMeasure[] {
-  for (const variant of VARIANTS) {
-    synthStack(variant, counts[0], { resourceLimit: false });
+export async function measureStacks(counts: readonly number[], runs: number, progress: (line: string) => void): Promise<StackMeasure[]> {
+  // A synth that follows one of the same construct reuses warm state and can take
+  // a tenth of its usual time, so no timed synth follows one of its own variant:
+  // the variants alternate throughout, and each goes first in half the runs, with
+  // an untimed synth of the other variant between runs where the order flips.
+  let previous: Variant | undefined;
+  const untimed = (variant: Variant, count = counts[0]) => {
+    synthStack(variant, count, { resourceLimit: false });
+    previous = variant;
+  };
+  // Warm-up: one untimed pass over every count.
+  for (const count of counts) {
+    VARIANTS.forEach((variant) => untimed(variant, count));
   }
   const samples = new Map<string, ReturnType<typeof synthStack>[]>();
   for (let run = 0; run < runs; run++) {
     progress(`synth run ${run + 1}/${runs}`);
+    const order = run % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+    if (order[0] === previous) {
+      untimed(order[1]);
+    }
     for (const count of counts) {
-      // Alternate which variant goes first, so neither always runs on a warmer heap.
-      const order = run % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
       for (const variant of order) {
+        await sleep(IDLE_MS);
         const key = `${variant}/${count}`;
         samples.set(key, [...samples.get(key) ?? [], synthStack(variant, count, { resourceLimit: false })]);
+        previous = variant;
       }
     }
   }
@@ -53,7 +69,6 @@ export function measureStacks(counts: readonly number[], runs: number, progress:
       synthMs: results.map((r) => r.synthMs),
       constructMs: results.map((r) => r.constructMs),
       medianSynthMs: median(results.map((r) => r.synthMs)),
-      medianConstructMs: median(results.map((r) => r.constructMs)),
       template,
       templateBytes,
       deterministic: results.every((r) => r.templateBytes === templateBytes),

@@ -60,30 +60,30 @@ export function evaluateTargets(results: BenchResults): Target[] {
     const addedPolicies = s.iamPolicyResources - base.iamPolicyResources;
     const allowed = Math.ceil(count / INSTANCES_PER_POLICY) - Math.ceil(counts[0] / INSTANCES_PER_POLICY);
     targets.push({
-      name: `${count} instances: one custom resource per instance, at most one IAM policy resource per ${INSTANCES_PER_POLICY}`,
-      measured: `${s.customResources} custom resources; ${addedPolicies} IAM policy resources added over the ${counts[0]}-instance stack `
-        + `(allowed ${allowed}), ${addedOther - addedPolicies} other resources added`,
+      name: `${instances(count)}: one custom resource per instance, at most one IAM policy resource per ${INSTANCES_PER_POLICY}`,
+      measured: `${s.customResources} custom resources; over the ${counts[0]}-instance stack: ${addedPolicies} IAM policy resource(s) added `
+        + `(allowed ${allowed}), ${addedOther - addedPolicies} other resource(s)`,
       ok: s.customResources === count && addedOther === addedPolicies && addedPolicies <= allowed,
     });
   }
 
   if (counts.includes(100)) {
     const r = stack(results, 'ours', 100).templateBytes / stack(results, 'awsCustomResource', 100).templateBytes;
-    targets.push({ name: `100 instances: template at most ${MAX_TEMPLATE_RATIO_AT_100}x the AwsCustomResource one`, measured: ratio(r), ok: r <= MAX_TEMPLATE_RATIO_AT_100 });
+    targets.push({ name: `${instances(100)}: template at most ${MAX_TEMPLATE_RATIO_AT_100}x the AwsCustomResource one`, measured: ratio(r), ok: r <= MAX_TEMPLATE_RATIO_AT_100 });
   }
 
   const l = stack(results, 'ours', largest).limits;
   targets.push(
-    { name: `${largest} instances: at most ${CLOUDFORMATION.maxResources} resources`, measured: int(l.resources), ok: l.resources <= CLOUDFORMATION.maxResources },
-    { name: `${largest} instances: template at most ${int(CLOUDFORMATION.maxTemplateBytes)} bytes`, measured: int(l.templateBytes), ok: l.templateBytes <= CLOUDFORMATION.maxTemplateBytes },
-    { name: `${largest} instances: each managed policy at most ${int(IAM.maxManagedPolicyChars)} IAM characters`, measured: int(l.largestManagedPolicyChars), ok: l.largestManagedPolicyChars <= IAM.maxManagedPolicyChars },
-    { name: `${largest} instances: at most ${IAM.maxManagedPoliciesPerRole} managed policies per role`, measured: String(l.mostManagedPoliciesPerRole), ok: l.mostManagedPoliciesPerRole <= IAM.maxManagedPoliciesPerRole },
-    { name: `${largest} instances: inline policies at most ${int(IAM.maxInlineCharsPerRole)} IAM characters per role`, measured: int(l.largestInlineCharsPerRole), ok: l.largestInlineCharsPerRole <= IAM.maxInlineCharsPerRole },
+    { name: `${instances(largest)}: at most ${CLOUDFORMATION.maxResources} resources`, measured: int(l.resources), ok: l.resources <= CLOUDFORMATION.maxResources },
+    { name: `${instances(largest)}: template at most ${int(CLOUDFORMATION.maxTemplateBytes)} bytes`, measured: int(l.templateBytes), ok: l.templateBytes <= CLOUDFORMATION.maxTemplateBytes },
+    { name: `${instances(largest)}: each managed policy at most ${int(IAM.maxManagedPolicyChars)} IAM characters`, measured: int(l.largestManagedPolicyChars), ok: l.largestManagedPolicyChars <= IAM.maxManagedPolicyChars },
+    { name: `${instances(largest)}: at most ${IAM.maxManagedPoliciesPerRole} managed policies per role`, measured: String(l.mostManagedPoliciesPerRole), ok: l.mostManagedPoliciesPerRole <= IAM.maxManagedPoliciesPerRole },
+    { name: `${instances(largest)}: inline policies at most ${int(IAM.maxInlineCharsPerRole)} IAM characters per role`, measured: int(l.largestInlineCharsPerRole), ok: l.largestInlineCharsPerRole <= IAM.maxInlineCharsPerRole },
   );
 
   for (const count of counts) {
     const r = synthRatio(results, count);
-    targets.push({ name: `${count} instances: synth time at most ${MAX_SYNTH_RATIO}x AwsCustomResource`, measured: ratio(r), ok: r <= MAX_SYNTH_RATIO });
+    targets.push({ name: `${instances(count)}: synth time at most ${MAX_SYNTH_RATIO}x AwsCustomResource`, measured: ratio(r), ok: r <= MAX_SYNTH_RATIO });
   }
 
   const a = results.asset;
@@ -113,4 +113,9 @@ export function synthRatio(results: BenchResults, count: number): number {
 
 export function label(variant: Variant): string {
   return LABEL[variant];
+}
+
+/** '1 instance', '10 instances' */
+export function instances(count: number): string {
+  return `${count} instance${count === 1 ? '' : 's'}`;
 }
