@@ -207,7 +207,7 @@ export class LocalLambda {
     const started: { container?: Container } = {};
     const console = this.console(fn, () => started.container);
     const loader = new ModuleLoader({
-      process: sandboxProcess({ ...fn.environment }),
+      process: sandboxProcess({ ...fn.environment }, (text) => this.log(fn, started.container, 'WARN', text)),
       console,
       Date: emulatedDate(this.options.clock),
     }, fn.runtimeModules);

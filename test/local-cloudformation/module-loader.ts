@@ -32,10 +32,19 @@ interface LoadedModule {
 export const hostProcess = vm.runInThisContext('process') as NodeJS.Process;
 
 /**
- * A `process` for one environment: the host's, with its own environment variables.
+ * A `process` for one environment: the host's, with its own environment
+ * variables, and its own `emitWarning` (in Lambda, a function's warnings go to
+ * its own log).
  */
-export function sandboxProcess(env: Record<string, string>): NodeJS.Process {
-  return Object.create(hostProcess, { env: { value: { ...env }, enumerable: true, writable: true } }) as NodeJS.Process;
+export function sandboxProcess(env: Record<string, string>, warn: (text: string) => void): NodeJS.Process {
+  const emitWarning = (warning: string | Error, type?: string | { type?: string }) => {
+    const name = warning instanceof Error ? warning.name : (typeof type === 'string' ? type : type?.type) ?? 'Warning';
+    warn(`${name}: ${warning instanceof Error ? warning.message : warning}`);
+  };
+  return Object.create(hostProcess, {
+    env: { value: { ...env }, enumerable: true, writable: true },
+    emitWarning: { value: emitWarning, enumerable: false, writable: true },
+  }) as NodeJS.Process;
 }
 
 export class ModuleLoader {
