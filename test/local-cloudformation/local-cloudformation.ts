@@ -6,16 +6,18 @@
  * served locally (invoking a function, starting the waiter, the response PUT),
  * and each response is checked as CloudFormation would take it.
  */
-import * as path from 'path';
 import { EmulatedClock } from '../local-proton';
-import { attributesRead, dependenciesOf, DeployTarget, StackAssembly } from './assembly';
-import { Clock, Waits } from './clock';
+import { dependenciesOf, DeployTarget, StackAssembly } from './assembly';
+import { Clock } from './clock';
 import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
-import { accessKeyIdOf, allowedResources, isAllowed, roleStatements, Statement } from './iam';
-import { FunctionDefinition, InvocationRecord, LocalLambda, LogRecord } from './lambda';
-import { ModuleLoader } from './module-loader';
-import { CloudFormationRequest, CloudFormationResponse, requestFor, RequestType, stringifyLeaves, violations } from './requests';
-import { Execution, ExecutionEvent, LocalStepFunctions, StateMachineDefinition } from './step-functions';
+import { DeployedFunctions, ProgressEvent, RequestResult } from './deployed-functions';
+import { allowedResources, isAllowed, roleStatements, Statement } from './iam';
+import { LocalLambda, LogRecord } from './lambda';
+import { CloudFormationRequest, requestFor, RequestType, stringifyLeaves } from './requests';
+import { LocalStepFunctions } from './step-functions';
+
+export { LifecycleViolation } from './deployed-functions';
+export type { ProgressEvent, RequestResult } from './deployed-functions';
 
 export interface LocalCloudFormationOptions {
   /** The cloud assembly directory (`cdk.out`). */
@@ -59,27 +61,6 @@ export interface ProtonPermission {
   readonly serviceNames: string[];
 }
 
-export type ProgressEvent =
-  | { readonly kind: 'stack-status'; readonly status: string }
-  | { readonly kind: 'request'; readonly request: CloudFormationRequest }
-  | { readonly kind: 'log'; readonly record: LogRecord }
-  | { readonly kind: 'waiter'; readonly event: ExecutionEvent }
-  | { readonly kind: 'response'; readonly response: CloudFormationResponse; readonly bytes: number };
-
-/** One request and the response CloudFormation received for it. */
-export interface RequestResult {
-  readonly request: CloudFormationRequest;
-  readonly response: CloudFormationResponse;
-  /** Size of the response body as sent. */
-  readonly responseBytes: number;
-  /** Emulated seconds from the request to the response. */
-  readonly elapsedSeconds: number;
-  readonly invocations: readonly InvocationRecord[];
-  /** What the functions logged while serving the request. */
-  readonly logs: readonly LogRecord[];
-  readonly executions: readonly Execution[];
-}
-
 /** A stack operation: the requests CloudFormation sent, in order, and how it ended. */
 export interface StackOperation {
   readonly stackStatus: string;
@@ -95,36 +76,11 @@ export interface ResourceState {
   readonly status: string;
 }
 
-/** A request whose response CloudFormation would not take, or never got. */
-export class LifecycleViolation extends Error {
-  constructor(readonly problems: readonly string[], readonly request: CloudFormationRequest) {
-    super(`${request.RequestType} of ${request.LogicalResourceId}: ${problems.join('; ')}`);
-    this.name = 'LifecycleViolation';
-  }
-}
-
-interface CapturedResponse {
-  readonly body: string;
-  readonly method?: string;
-  readonly contentLength?: unknown;
-  readonly atMs: number;
-}
-
-interface Pending {
-  readonly responseKey: string;
-  readonly responses: CapturedResponse[];
-  readonly executions: Execution[];
-}
-
-/** Lambda's retries of a failed asynchronous invocation: after 1 minute, then 2. */
-const ASYNC_RETRY_SECONDS = [60, 120];
-const SDK_V3_STAND_IN = ['@aws-sdk/client-lambda', '@aws-sdk/client-sfn'];
-
 export class LocalCloudFormation {
   static async start(options: LocalCloudFormationOptions): Promise<LocalCloudFormation> {
     const target = { partition: options.partition ?? 'aws', region: options.region ?? 'us-east-1', account: options.account ?? '123456789012' };
     const harness = new LocalCloudFormation(options, StackAssembly.load(options.assemblyDir, target, options.stackName), target);
-    harness.endpoint = await LocalCloudFormationEndpoint.start({
+    const endpoint = await LocalCloudFormationEndpoint.start({
       stackId: harness.stack.stackId,
       stackName: harness.stack.stackName,
       creationTime: new Date(harness.clock.nowMs()),
@@ -132,31 +88,36 @@ export class LocalCloudFormation {
       status: () => harness.stackStatus,
       isAllowed: (accessKeyId, action) => harness.callerAllowed(accessKeyId, `cloudformation:${action}`, harness.stack.stackId),
     });
-    harness.addFunctions();
+    harness.endpoint = endpoint;
+    harness.functions = new DeployedFunctions(() => harness.stack, {
+      target,
+      clock: harness.clock,
+      protonEndpoint: options.protonEndpoint,
+      cloudFormationEndpoint: endpoint.endpoint,
+      onProgress: options.onProgress,
+    });
     harness.applyProtonIam();
     return harness;
   }
 
   readonly clock: Clock;
-  readonly lambda: LocalLambda;
-  readonly stepFunctions: LocalStepFunctions;
   private endpoint!: LocalCloudFormationEndpoint;
+  private functions!: DeployedFunctions;
   private status = 'REVIEW_IN_PROGRESS';
-  private readonly waits: Waits;
   private readonly resources = new Map<string, ResourceState>();
-  private readonly pending = new Map<string, Pending>();
-  /** The role of each access key the functions use. */
-  private readonly roles = new Map<string, string>();
 
   private constructor(private readonly options: LocalCloudFormationOptions, private stack: StackAssembly, readonly target: DeployTarget) {
     this.clock = options.clock ?? new EmulatedClock(0);
-    this.waits = new Waits(this.clock, () => this.lambda.busy);
-    this.lambda = new LocalLambda({
-      clock: this.clock,
-      onLog: (record) => options.onProgress?.({ kind: 'log', record }),
-      onColdStart: (fn, loader) => this.serveOutboundEdges(fn, loader),
-    });
-    this.stepFunctions = new LocalStepFunctions(this.lambda, this.waits, (event) => options.onProgress?.({ kind: 'waiter', event }));
+  }
+
+  /** The emulated Lambda running the stack's functions. */
+  get lambda(): LocalLambda {
+    return this.functions.lambda;
+  }
+
+  /** The emulated Step Functions running the stack's waiter. */
+  get stepFunctions(): LocalStepFunctions {
+    return this.functions.stepFunctions;
   }
 
   get stackName(): string {
@@ -204,7 +165,7 @@ export class LocalCloudFormation {
   handlerRoles(inPlace?: (policyLogicalId: string) => boolean): Array<{ readonly accessKeyId: string; readonly functionLogicalIds: string[]; readonly statements: readonly Statement[] }> {
     const byKey = new Map<string, { accessKeyId: string; functionLogicalIds: string[]; statements: readonly Statement[] }>();
     for (const [frameworkId] of this.stack.resourcesOfType('AWS::Lambda::Function')) {
-      const env = this.functionEnvironment(frameworkId);
+      const env = this.functions.functionEnvironment(frameworkId);
       for (const arn of [env.USER_ON_EVENT_FUNCTION_ARN, env.USER_IS_COMPLETE_FUNCTION_ARN]) {
         if (!arn) {
           continue;
@@ -312,7 +273,7 @@ export class LocalCloudFormation {
       const replaced = [...before.values()].filter((old) => this.resources.get(old.logicalId)?.physicalId !== old.physicalId && ids.includes(old.logicalId));
       const removed = [...before.values()].filter((old) => !ids.includes(old.logicalId));
       for (const old of [...replaced, ...removed]) {
-        results.push(await this.send(this.requestOf('Delete', old.logicalId, old.properties, { physicalId: old.physicalId }), old.logicalId));
+        results.push(await this.functions.send(this.requestOf('Delete', old.logicalId, old.properties, { physicalId: old.physicalId }), old.logicalId));
       }
       removed.forEach((old) => this.resources.delete(old.logicalId));
       this.setStatus('UPDATE_COMPLETE');
@@ -334,14 +295,14 @@ export class LocalCloudFormation {
         this.resources.set(id, old);
       } else {
         // Old and new swapped: the properties this update tried are the "old" ones now.
-        const result = await this.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: attempted.get(id) }), id);
+        const result = await this.functions.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: attempted.get(id) }), id);
         results.push(result);
         this.record(id, result, old.properties, result.response.Status === 'SUCCESS' ? 'UPDATE_COMPLETE' : 'UPDATE_FAILED');
       }
     }
     this.setStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
     for (const resource of cleanup) {
-      results.push(await this.send(this.requestOf('Delete', resource.logicalId, resource.properties, { physicalId: resource.physicalId }), resource.logicalId));
+      results.push(await this.functions.send(this.requestOf('Delete', resource.logicalId, resource.properties, { physicalId: resource.physicalId }), resource.logicalId));
       if (!before.has(resource.logicalId)) {
         this.resources.delete(resource.logicalId);
       }
@@ -367,7 +328,7 @@ export class LocalCloudFormation {
    */
   async sendRequest(requestType: RequestType, logicalId: string, properties: Record<string, unknown>, physicalId?: string): Promise<RequestResult> {
     const props = { ...this.properties(logicalId), ...stringifyLeaves(properties) as Record<string, unknown> };
-    return this.send(this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined }), logicalId);
+    return this.functions.send(this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined }), logicalId);
   }
 
   /** Stops the local CloudFormation endpoint; in-flight requests end on their own. */
@@ -377,7 +338,7 @@ export class LocalCloudFormation {
 
   private async createResource(logicalId: string): Promise<RequestResult> {
     const properties = this.properties(logicalId);
-    const result = await this.send(this.requestOf('Create', logicalId, properties), logicalId);
+    const result = await this.functions.send(this.requestOf('Create', logicalId, properties), logicalId);
     this.record(logicalId, result, properties, result.response.Status === 'SUCCESS' ? 'CREATE_COMPLETE' : 'CREATE_FAILED');
     return result;
   }
@@ -385,7 +346,7 @@ export class LocalCloudFormation {
   private async updateResource(logicalId: string): Promise<RequestResult> {
     const current = this.resources.get(logicalId)!;
     const properties = this.properties(logicalId);
-    const result = await this.send(this.requestOf('Update', logicalId, properties, { physicalId: current.physicalId, oldProperties: current.properties }), logicalId);
+    const result = await this.functions.send(this.requestOf('Update', logicalId, properties, { physicalId: current.physicalId, oldProperties: current.properties }), logicalId);
     if (result.response.Status === 'SUCCESS') {
       this.record(logicalId, result, properties, 'UPDATE_COMPLETE');
     } else {
@@ -396,7 +357,7 @@ export class LocalCloudFormation {
 
   private async deleteResource(logicalId: string): Promise<RequestResult> {
     const current = this.resources.get(logicalId)!;
-    const result = await this.send(this.requestOf('Delete', logicalId, current.properties, { physicalId: current.physicalId }), logicalId);
+    const result = await this.functions.send(this.requestOf('Delete', logicalId, current.properties, { physicalId: current.physicalId }), logicalId);
     if (result.response.Status === 'SUCCESS') {
       this.resources.delete(logicalId);
     } else {
@@ -429,177 +390,13 @@ export class LocalCloudFormation {
     });
   }
 
-  /**
-   * Sends a request to the resource's ServiceToken as CloudFormation does (an
-   * asynchronous Lambda invocation), waits for everything it started to end,
-   * and checks the response: a request CloudFormation would not complete
-   * throws a `LifecycleViolation`.
-   */
-  private async send(request: CloudFormationRequest, logicalId: string): Promise<RequestResult> {
-    const pending: Pending = { responseKey: keyOf(request.ResponseURL), responses: [], executions: [] };
-    this.pending.set(request.RequestId, pending);
-    const firstInvocation = this.lambda.invocations.length;
-    const firstLog = this.lambda.logs.length;
-    const startedMs = this.clock.nowMs();
-    this.options.onProgress?.({ kind: 'request', request });
-    try {
-      await this.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
-      for (let seen = -1; seen !== pending.executions.length;) {
-        seen = pending.executions.length;
-        await Promise.all(pending.executions.map((e) => e.done));
-      }
-    } finally {
-      this.pending.delete(request.RequestId);
-    }
-
-    const first = pending.responses[0];
-    const serviceTimeout = Number(request.ResourceProperties.ServiceTimeout ?? 3600);
-    const problems = violations({
-      request,
-      responses: pending.responses.map((r) => r.body),
-      elapsedSeconds: first ? (first.atMs - startedMs) / 1000 : Infinity,
-      serviceTimeoutSeconds: serviceTimeout,
-      attributesRead: attributesRead(this.stack.template, logicalId),
-    });
-    for (const r of pending.responses) {
-      if (r.method !== 'PUT' || Number(r.contentLength) !== Buffer.byteLength(r.body)) {
-        problems.push(`the response was not a PUT with its Content-Length (${r.method}, ${String(r.contentLength)})`);
-      }
-    }
-    if (problems.length > 0) {
-      throw new LifecycleViolation(problems, request);
-    }
-    const response = JSON.parse(first.body) as CloudFormationResponse;
-    const responseBytes = Buffer.byteLength(first.body);
-    this.options.onProgress?.({ kind: 'response', response, bytes: responseBytes });
-    return {
-      request,
-      response,
-      responseBytes,
-      elapsedSeconds: (first.atMs - startedMs) / 1000,
-      invocations: this.lambda.invocations.slice(firstInvocation).filter((i) => i.tag === request.RequestId),
-      logs: this.lambda.logs.slice(firstLog).filter((l) => l.tag === request.RequestId),
-      executions: pending.executions,
-    };
-  }
-
-  /** Lambda's asynchronous invocation, as CloudFormation uses it: retried twice on a function error. */
-  private async invokeAsync(functionArn: string, payload: string, tag: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const output = await this.lambda.invoke(functionArn, payload, tag);
-      if (!output.FunctionError || attempt >= ASYNC_RETRY_SECONDS.length) {
-        return;
-      }
-      await this.waits.sleep(ASYNC_RETRY_SECONDS[attempt]);
-    }
-  }
-
-  /** Replaces the provider framework's outbound calls with the local services, on its module object. */
-  private serveOutboundEdges(fn: FunctionDefinition, loader: ModuleLoader): void {
-    if (!fn.handler.startsWith('framework.')) {
-      return;
-    }
-    const outbound = loader.load(path.join(fn.codeDirectory, 'outbound.js')) as Record<string, unknown>;
-    for (const name of ['invokeFunction', 'startExecution', 'httpRequest']) {
-      if (typeof outbound[name] !== 'function') {
-        throw new Error(`the provider framework's outbound.js has no ${name} export: the harness does not know this framework version`);
-      }
-    }
-    outbound.invokeFunction = async (req: { FunctionName: string; Payload: string }) => {
-      return this.lambda.invoke(this.functionArn(req.FunctionName), req.Payload, requestIdOf(req.Payload));
-    };
-    outbound.startExecution = async (req: { stateMachineArn: string; input: string }) => {
-      const requestId = requestIdOf(req.input);
-      const started = this.stepFunctions.startExecution(req, requestId);
-      this.pending.get(requestId ?? '')?.executions.push(this.stepFunctions.executions[this.stepFunctions.executions.length - 1]);
-      return started;
-    };
-    outbound.httpRequest = async (options: { hostname?: string; path?: string; method?: string; headers?: Record<string, unknown> }, body: string) => {
-      // Like the framework's own, this ignores the URL's port: host and path only.
-      const pending = [...this.pending.values()].find((p) => p.responseKey === `${options.hostname}${options.path}`);
-      if (!pending) {
-        throw new Error('Unsuccessful HTTP response: 403');
-      }
-      pending.responses.push({ body, method: options.method, contentLength: options.headers?.['content-length'], atMs: this.clock.nowMs() });
-    };
-  }
-
-  private functionArn(nameOrArn: string): string {
-    return nameOrArn.startsWith('arn:') ? nameOrArn : this.stack.arn(
-      this.stack.resourcesOfType('AWS::Lambda::Function').find(([id]) => this.stack.physicalName(id) === nameOrArn)?.[0] ?? nameOrArn);
-  }
-
-  private addFunctions(): void {
-    const standIns = Object.fromEntries(SDK_V3_STAND_IN.map((name) => [name, notServedLocally(name)]));
-    for (const [logicalId, resource] of this.stack.resourcesOfType('AWS::Lambda::Function')) {
-      const props = resource.Properties ?? {};
-      const roleArn = String(this.resolve(props.Role));
-      const accessKeyId = accessKeyIdOf(roleArn);
-      const roleId = (props.Role as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
-      if (roleId) {
-        this.roles.set(accessKeyId, roleId);
-      }
-      const functionName = this.stack.physicalName(logicalId);
-      const logging = (this.resolve(props.LoggingConfig ?? {}) ?? {}) as { LogGroup?: string; LogFormat?: string; ApplicationLogLevel?: string };
-      const runtime = String(props.Runtime);
-      this.lambda.add({
-        logicalId,
-        functionName,
-        arn: this.stack.arn(logicalId),
-        handler: String(props.Handler),
-        codeDirectory: this.stack.codeDirectory(logicalId),
-        runtime,
-        timeoutSeconds: Number(props.Timeout ?? 3),
-        memorySize: Number(props.MemorySize ?? 128),
-        applicationLogLevel: logging.LogFormat === 'JSON' ? logging.ApplicationLogLevel ?? 'INFO' : undefined,
-        runtimeModules: standIns,
-        environment: {
-          // What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
-          AWS_REGION: this.target.region,
-          AWS_DEFAULT_REGION: this.target.region,
-          AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
-          AWS_LAMBDA_FUNCTION_NAME: functionName,
-          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props.MemorySize ?? 128),
-          AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-          AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-          AWS_LAMBDA_LOG_GROUP_NAME: logging.LogGroup ?? `/aws/lambda/${functionName}`,
-          AWS_LAMBDA_LOG_STREAM_NAME: `2024/01/01/[$LATEST]${accessKeyId.slice(4).toLowerCase()}`,
-          ...(logging.LogFormat === 'JSON' ? { AWS_LAMBDA_LOG_FORMAT: 'JSON' } : {}),
-          AWS_ACCESS_KEY_ID: accessKeyId,
-          AWS_SECRET_ACCESS_KEY: 'local-secret-access-key',
-          AWS_SESSION_TOKEN: 'local-session-token',
-          LAMBDA_TASK_ROOT: '/var/task',
-          LAMBDA_RUNTIME_DIR: '/var/runtime',
-          TZ: ':UTC',
-          LANG: 'en_US.UTF-8',
-          // No ~/.aws in Lambda: keep the host's shared config out of the SDK's way.
-          AWS_CONFIG_FILE: '/nonexistent/aws/config',
-          AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws/credentials',
-          // The local services, for the unmodified SDK clients.
-          AWS_ENDPOINT_URL_PROTON: this.options.protonEndpoint,
-          AWS_ENDPOINT_URL_CLOUDFORMATION: this.endpoint.endpoint,
-          ...this.functionEnvironment(logicalId),
-        },
-      });
-    }
-    for (const [logicalId, resource] of this.stack.resourcesOfType('AWS::StepFunctions::StateMachine')) {
-      const definition = JSON.parse(String(this.resolve(resource.Properties?.DefinitionString))) as StateMachineDefinition;
-      this.stepFunctions.add(this.stack.arn(logicalId), definition);
-    }
-  }
-
-  private functionEnvironment(logicalId: string): Record<string, string> {
-    const variables = (this.stack.resource(logicalId).Properties?.Environment as { Variables?: unknown } | undefined)?.Variables;
-    return (this.resolve(variables ?? {}) ?? {}) as Record<string, string>;
-  }
-
   private callerAllowed(accessKeyId: string | undefined, action: string, resource: string): boolean {
-    return accessKeyId !== undefined && this.roles.has(accessKeyId) && isAllowed(this.statementsOf(accessKeyId), action, resource);
+    return accessKeyId !== undefined && this.functions.roleOf(accessKeyId) !== undefined && isAllowed(this.statementsOf(accessKeyId), action, resource);
   }
 
   /** The current template's IAM statements for the role behind an access key. */
   private statementsOf(accessKeyId: string, inPlace?: (policyLogicalId: string) => boolean): Statement[] {
-    const roleId = this.roles.get(accessKeyId);
+    const roleId = this.functions.roleOf(accessKeyId);
     return roleId ? roleStatements(this.stack, roleId, inPlace) : [];
   }
 
@@ -662,32 +459,4 @@ export class LocalCloudFormation {
 
 function isCustomResource(type: string): boolean {
   return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
-}
-
-/** Host and path-with-query of a URL: what the framework's response PUT uses. */
-function keyOf(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}${parsed.pathname}${parsed.search}`;
-}
-
-/** The CloudFormation RequestId in a payload: the event's, or the one in a waiter timeout's Cause. */
-function requestIdOf(payload: string): string | undefined {
-  try {
-    const event = JSON.parse(payload) as { RequestId?: string; Cause?: string };
-    return event.RequestId ?? (JSON.parse(JSON.parse(event.Cause ?? '{}').errorMessage ?? '{}') as { RequestId?: string }).RequestId;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * A stand-in for an AWS SDK client that the Lambda runtime preinstalls: the
- * harness replaces every call the framework makes with it, so any use is a bug.
- */
-function notServedLocally(moduleName: string): unknown {
-  return new Proxy({}, {
-    get: (_, property) => typeof property === 'symbol' || property === '__esModule' ? undefined : () => {
-      throw new Error(`${moduleName}.${property} is not served by the local harness: an outbound edge of the provider framework was not replaced`);
-    },
-  });
 }
