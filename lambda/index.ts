@@ -5,7 +5,7 @@
  * framework answers CloudFormation.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { ATTRIBUTE, Attributes, ResourceProperties } from '../lib/contract';
+import { ATTRIBUTE, Attributes, DEFAULTS, ResourceProperties } from '../lib/contract';
 import { firstStep, isFinal, toAttributes } from './decide';
 import { Context, explainProtonError, noPipelineError, notCancelledError, nothingToCancelError, timeoutError } from './errors';
 import { cancelPipelineDeployment, getPipeline, getStackStatus, PipelineState } from './sdk';
@@ -59,10 +59,10 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
 /** Create and Update: read the pipeline and cancel what is in progress. */
 async function startCancel(opts: Options): Promise<OnEventResponse> {
   const pipeline = await read(opts);
-  const step = firstStep(pipeline.deploymentStatus);
-  log('read', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, step });
+  const next = firstStep(pipeline.deploymentStatus);
+  log('read', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, next });
 
-  switch (step) {
+  switch (next) {
     case 'cancel':
       return settleOrWait(opts, await cancel(opts), true);
     case 'wait':
@@ -176,11 +176,16 @@ function options(event: ResourceEvent): Options {
   return {
     serviceName: props.ServiceName,
     region: process.env.AWS_REGION ?? 'an unknown region',
-    waitForFinalStatus: props.WaitForFinalStatus !== 'false',
-    timeoutSeconds: Number(props.TimeoutSeconds),
-    failIfNothingToCancel: props.FailIfNothingToCancel === 'true',
-    failUnlessCancelled: props.FailUnlessCancelled === 'true',
+    waitForFinalStatus: flag(props.WaitForFinalStatus, DEFAULTS.waitForFinalStatus),
+    timeoutSeconds: props.TimeoutSeconds ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds,
+    failIfNothingToCancel: flag(props.FailIfNothingToCancel, DEFAULTS.failIfNothingToCancel),
+    failUnlessCancelled: flag(props.FailUnlessCancelled, DEFAULTS.failUnlessCancelled),
   };
+}
+
+/** A boolean property: CloudFormation passes 'true' or 'false'; absent means the default. */
+function flag(value: string | undefined, defaultValue: boolean): boolean {
+  return value === undefined ? defaultValue : value === 'true';
 }
 
 /** One JSON line per step; never the spec, never the ResponseURL. */

@@ -1,6 +1,6 @@
 import { CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { ATTRIBUTE, LIMITS, RESOURCE_TYPE, ResourceProperties } from './contract';
+import { ATTRIBUTE, DEFAULTS, LIMITS, RESOURCE_TYPE, ResourceProperties } from './contract';
 import { CancelPipelineDeploymentProvider } from './provider';
 
 /**
@@ -110,21 +110,23 @@ export class CancelPipelineDeployment extends Construct {
     super(scope, id);
 
     validateServiceName(props.serviceName);
-    const timeout = props.timeout ?? Duration.minutes(30);
+    const timeout = props.timeout ?? Duration.seconds(DEFAULTS.timeoutSeconds);
     validateTimeout(timeout);
 
     const provider = props.provider ?? CancelPipelineDeploymentProvider.getOrCreate(this);
     if (Stack.of(provider) !== Stack.of(this)) {
       throw new Error(`provider must be in the same stack as the CancelPipelineDeployment '${this.node.path}', got one in stack '${Stack.of(provider).stackName}'.`);
     }
-    provider._allowService(props.serviceName);
+    const allowedBy = provider._allowService(props.serviceName);
 
+    const unlessDefault = <T>(value: T | undefined, defaultValue: T) =>
+      value === undefined || value === defaultValue ? undefined : String(value);
     const properties: ResourceProperties = {
       ServiceName: props.serviceName,
-      WaitForFinalStatus: String(props.waitForFinalStatus ?? true),
-      TimeoutSeconds: String(timeout.toSeconds()),
-      FailIfNothingToCancel: String(props.failIfNothingToCancel ?? false),
-      FailUnlessCancelled: String(props.failUnlessCancelled ?? false),
+      WaitForFinalStatus: unlessDefault(props.waitForFinalStatus, DEFAULTS.waitForFinalStatus),
+      TimeoutSeconds: unlessDefault(timeout.toSeconds(), DEFAULTS.timeoutSeconds),
+      FailIfNothingToCancel: unlessDefault(props.failIfNothingToCancel, DEFAULTS.failIfNothingToCancel),
+      FailUnlessCancelled: unlessDefault(props.failUnlessCancelled, DEFAULTS.failUnlessCancelled),
       Trigger: props.trigger,
     };
     const resource = new CustomResource(this, 'Resource', {
@@ -134,6 +136,11 @@ export class CancelPipelineDeployment extends Construct {
       // CloudFormation would otherwise wait an hour for a lost response.
       serviceTimeout: timeout.plus(provider.pollInterval).plus(Duration.seconds(LIMITS.serviceTimeoutMarginSeconds)),
     });
+
+    if (allowedBy) {
+      // The request must not reach the handler before the policy that allows the service exists.
+      resource.node.addDependency(allowedBy);
+    }
 
     this.deploymentStatus = resource.getAttString(ATTRIBUTE.deploymentStatus);
     this.deploymentStatusMessage = resource.getAttString(ATTRIBUTE.deploymentStatusMessage);

@@ -9,20 +9,31 @@
 /** The resource type shown in CloudFormation. */
 export const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
 
-/** Properties of the custom resource, as the handler receives them. */
+/**
+ * Properties of the custom resource, as the handler receives them. An option
+ * at its default is left out, which keeps the template small at 400 instances.
+ */
 export interface ResourceProperties {
   readonly ServiceName: string;
   /** 'true' or 'false'. */
-  readonly WaitForFinalStatus: string;
+  readonly WaitForFinalStatus?: string;
   /** Whole seconds, as a string. */
-  readonly TimeoutSeconds: string;
+  readonly TimeoutSeconds?: string;
   /** 'true' or 'false'. */
-  readonly FailIfNothingToCancel: string;
+  readonly FailIfNothingToCancel?: string;
   /** 'true' or 'false'. */
-  readonly FailUnlessCancelled: string;
+  readonly FailUnlessCancelled?: string;
   /** Any value; changing it runs the cancel again. */
   readonly Trigger?: string;
 }
+
+/** The value of each option the template leaves out. */
+export const DEFAULTS = {
+  waitForFinalStatus: true,
+  timeoutSeconds: 30 * 60,
+  failIfNothingToCancel: false,
+  failUnlessCancelled: false,
+} as const;
 
 /** Attribute names, readable with `Fn::GetAtt`. Every value is a string. */
 export const ATTRIBUTE = {

@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import { LIMITS } from './contract';
 import { ServicePolicies } from './service-policies';
 
@@ -87,9 +87,6 @@ export class CancelPipelineDeploymentProvider extends Construct {
   /** How often the pipeline's status is read while waiting. */
   public readonly pollInterval: Duration;
 
-  /** The role of the functions that call AWS Proton. */
-  public readonly handlerRole: iam.IRole;
-
   private readonly servicePolicies: ServicePolicies;
 
   /**
@@ -117,13 +114,11 @@ export class CancelPipelineDeploymentProvider extends Construct {
       actions: ['cloudformation:DescribeStacks'],
       resources: [Aws.STACK_ID],
     }));
-    this.handlerRole = handlerRole;
-    this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole);
-
     const network = { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups };
     if (props.vpc) {
       handlerRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
     }
+    this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, props.vpc ? 1 : 0);
     const handler = (handlerId: string, entry: string) => new lambda.Function(this, handlerId, {
       code: lambda.Code.fromAsset(path.join(__dirname, '..', 'assets', 'handler')),
       handler: `index.${entry}`,
@@ -155,6 +150,9 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
     const onEvent = handler('OnEvent', 'onEvent');
     const isComplete = handler('IsComplete', 'isComplete');
+    // Every resource waits for its handler, so none reaches it before the inline policy exists.
+    onEvent.node.addDependency(this.servicePolicies.inlinePolicy);
+    isComplete.node.addDependency(this.servicePolicies.inlinePolicy);
     const frameworkOnEventRole = frameworkRole('FrameworkOnEventRole');
     const frameworkCompleteAndTimeoutRole = frameworkRole('FrameworkCompleteRole');
     const provider = new cr.Provider(this, 'Provider', {
@@ -180,10 +178,12 @@ export class CancelPipelineDeploymentProvider extends Construct {
   /**
    * Allows the handler to cancel and read the pipeline of one Proton service.
    *
+   * @returns what the service's resource must wait for, if anything
+   *
    * @internal
    */
-  public _allowService(serviceName: string): void {
-    this.servicePolicies.addService(serviceName);
+  public _allowService(serviceName: string): IDependable | undefined {
+    return this.servicePolicies.addService(serviceName);
   }
 }
 

@@ -1,74 +1,118 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 
-/** IAM counts a managed policy's characters, whitespace excluded. */
-const MAX_POLICY_CHARS = 6_144;
-/** IAM's default quota of managed policies attached to one role. */
-const MAX_POLICIES_PER_ROLE = 10;
+/** IAM's limits, in characters without whitespace. */
+const IAM = {
+  /** All inline policies of one role together. */
+  inlineCharsPerRole: 10_240,
+  managedPolicyChars: 6_144,
+  /** The default quota of managed policies attached to one role. */
+  managedPoliciesPerRole: 10,
+};
+
+/**
+ * Room kept for the role's other inline policy (its default policy): log
+ * writing (a log group ARN of up to ~600 characters) and DescribeStacks.
+ */
+const INLINE_RESERVED_CHARS = 2_000;
 
 const ACTIONS = ['proton:CancelServicePipelineDeployment', 'proton:GetService'];
 
-/** Characters of a policy with an empty resource list. */
-const EMPTY_POLICY_CHARS = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Action: ACTIONS, Resource: [] }],
-}).length;
+/** Characters of a policy holding only the Proton statement, with no resource. */
+const EMPTY_POLICY_CHARS = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ACTIONS, Resource: [] }] }).length;
 
-/** The longest value a token in a service ARN can resolve to (today's partitions and regions). */
+/** The longest value each part of a service ARN can resolve to (today's partitions and regions). */
 const LONGEST = { partition: 'aws-us-gov'.length, region: 'us-isof-south-1'.length, account: 12, serviceName: 100 };
 
 /**
- * The Proton permissions of the handler role: one ARN per service, packed into
- * as few managed policies as IAM's size limit allows.
+ * The Proton permissions of the handler role: one ARN per service. The first
+ * ARNs go into an inline policy, using the room IAM gives a role's inline
+ * policies; the rest into as few managed policies as IAM's size limit allows.
+ *
+ * The inline policy is not the role's default policy: CDK splits that one by
+ * its own estimate (150 characters for any ARN with a token), which would move
+ * these ARNs into more policies than their real size needs.
  *
  * Internal to the provider.
  */
 export class ServicePolicies extends Construct {
-  private readonly serviceNames = new Set<string>();
-  private statement?: iam.PolicyStatement;
-  private policyChars = 0;
-  private policyCount = 0;
+  /** Each service, and the managed policy that holds its ARN (none: the inline policy). */
+  private readonly policyOf = new Map<string, iam.ManagedPolicy | undefined>();
+  /** The inline policy; the handler functions must wait for it. */
+  public readonly inlinePolicy: iam.Policy;
+  private statement: iam.PolicyStatement;
+  private managedPolicy?: iam.ManagedPolicy;
+  private roomChars = 0;
+  private managedPolicies = 0;
 
-  constructor(scope: Construct, id: string, private readonly role: iam.IRole) {
+  /**
+   * @param role the handler role
+   * @param otherManagedPolicies managed policies the role has besides these
+   */
+  constructor(scope: Construct, id: string, private readonly role: iam.IRole, private readonly otherManagedPolicies: number) {
     super(scope, id);
+    this.statement = new iam.PolicyStatement({ actions: ACTIONS, resources: [] });
+    this.roomChars = IAM.inlineCharsPerRole - INLINE_RESERVED_CHARS - EMPTY_POLICY_CHARS;
+    this.inlinePolicy = new iam.Policy(this, 'Inline', { roles: [role], statements: [this.statement] });
     this.node.addValidation({ validate: () => this.validate() });
   }
 
-  /** Allows the pipeline cancel and read on one service; once per name. */
-  public addService(serviceName: string): void {
-    if (!Token.isUnresolved(serviceName) && this.serviceNames.has(serviceName)) {
-      return;
+  /**
+   * Allows the pipeline cancel and read on one service; once per name.
+   *
+   * @returns the managed policy that holds the service's ARN, which its
+   * resource must wait for; none when the ARN is in the inline policy, which
+   * the handler functions wait for
+   */
+  public addService(serviceName: string): IDependable | undefined {
+    if (!Token.isUnresolved(serviceName) && this.policyOf.has(serviceName)) {
+      return this.policyOf.get(serviceName);
     }
-    this.serviceNames.add(serviceName);
 
-    const arn = Stack.of(this).formatArn({ service: 'proton', resource: 'service', resourceName: serviceName });
     const chars = longestArnChars(Stack.of(this), serviceName) + ',""'.length;
-    if (!this.statement || this.policyChars + chars > MAX_POLICY_CHARS) {
-      this.statement = this.newPolicy();
+    if (chars > this.roomChars) {
+      this.statement = this.newManagedPolicy();
     }
-    this.statement.addResources(arn);
-    this.policyChars += chars;
+    this.statement.addResources(serviceArn(Stack.of(this), serviceName));
+    this.roomChars -= chars;
+    this.policyOf.set(serviceName, this.managedPolicy);
+    return this.managedPolicy;
   }
 
-  private newPolicy(): iam.PolicyStatement {
+  private newManagedPolicy(): iam.PolicyStatement {
     const statement = new iam.PolicyStatement({ actions: ACTIONS, resources: [] });
-    this.policyCount += 1;
-    new iam.ManagedPolicy(this, `Policy${this.policyCount}`, {
+    this.managedPolicies += 1;
+    this.managedPolicy = new iam.ManagedPolicy(this, `Policy${this.managedPolicies}`, {
       description: 'Cancel and read the pipeline deployments of the Proton services named in this stack',
       roles: [this.role],
       statements: [statement],
     });
-    this.policyChars = EMPTY_POLICY_CHARS;
+    this.roomChars = IAM.managedPolicyChars - EMPTY_POLICY_CHARS;
     return statement;
   }
 
   private validate(): string[] {
-    if (this.policyCount <= MAX_POLICIES_PER_ROLE) {
+    const limit = IAM.managedPoliciesPerRole - this.otherManagedPolicies;
+    if (this.managedPolicies <= limit) {
       return [];
     }
-    return [`The ${this.serviceNames.size} Proton services of this provider need ${this.policyCount} managed policies, more than the ${MAX_POLICIES_PER_ROLE} IAM attaches to one role by default: create a second CancelPipelineDeploymentProvider and pass it as the provider of some instances.`];
+    return [`The ${this.policyOf.size} Proton services of this provider need ${this.managedPolicies} managed policies, more than the ${limit} IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider and pass it as the provider of some instances.`];
   }
+}
+
+/**
+ * `arn:<partition>:proton:<region>:<account>:service/<name>`, as a `Fn::Sub`
+ * when the stack's environment is unresolved: a third of the template bytes
+ * of the `Fn::Join` that `Stack.formatArn` renders, which counts at 400 services.
+ */
+function serviceArn(stack: Stack, serviceName: string): string {
+  if (Token.isUnresolved(serviceName)) {
+    return stack.formatArn({ service: 'proton', resource: 'service', resourceName: serviceName });
+  }
+  const part = (value: string, pseudoParameter: string) => Token.isUnresolved(value) ? `\${${pseudoParameter}}` : value;
+  const arn = `arn:${part(stack.partition, 'AWS::Partition')}:proton:${part(stack.region, 'AWS::Region')}:${part(stack.account, 'AWS::AccountId')}:service/${serviceName}`;
+  return arn.includes('${') ? Fn.sub(arn) : arn;
 }
 
 /** The ARN's length once CloudFormation resolves it, assuming the longest values for tokens. */

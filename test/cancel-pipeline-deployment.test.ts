@@ -11,26 +11,32 @@ function newStack(): Stack {
 }
 
 function serviceArn(name: string) {
-  return { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:proton:us-east-1:123456789012:service/${name}`]] };
+  return { 'Fn::Sub': `arn:\${AWS::Partition}:proton:us-east-1:123456789012:service/${name}` };
+}
+
+/** The statement of the handler role's inline policy that allows Proton calls. */
+function protonStatement(template: Template) {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: Match.stringLikeRegexp('HandlerRole') }], PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['proton:GetService']) })] } },
+  }));
+  expect(policies).toHaveLength(1);
+  return policies[0].Properties.PolicyDocument.Statement[0];
 }
 
 describe('CancelPipelineDeployment', () => {
-  test('renders the service name and the defaults as resource properties', () => {
+  test('renders the service name, and leaves out options at their defaults', () => {
     // GIVEN
     const stack = newStack();
 
     // WHEN
-    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', waitForFinalStatus: true, failUnlessCancelled: false });
 
     // THEN
-    Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, {
-      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('frameworkonEvent'), 'Arn'] },
+    const resources = Template.fromStack(stack).findResources(RESOURCE_TYPE);
+    expect(Object.values(resources)[0].Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/frameworkonEvent/), 'Arn'] },
+      ServiceTimeout: '2115',
       ServiceName: 'my-service',
-      WaitForFinalStatus: 'true',
-      TimeoutSeconds: '1800',
-      FailIfNothingToCancel: 'false',
-      FailUnlessCancelled: 'false',
-      Trigger: Match.absent(),
     });
   });
 
@@ -120,7 +126,7 @@ describe('CancelPipelineDeployment', () => {
       template.resourceCountIs('AWS::Lambda::Function', 5); // 2 handler functions + 3 framework functions
       template.resourceCountIs('AWS::IAM::Role', 4);
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
-      template.resourceCountIs('AWS::IAM::ManagedPolicy', 1);
+      template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
       template.resourceCountIs('AWS::Logs::LogGroup', 1);
     });
 
@@ -209,24 +215,19 @@ describe('CancelPipelineDeployment', () => {
 
       // THEN
       const template = Template.fromStack(stack);
-      template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
-        PolicyDocument: {
-          Statement: [{
-            Effect: 'Allow',
-            Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'],
-            Resource: [serviceArn('service-a'), serviceArn('service-b')],
-          }],
-        },
-        Roles: [{ Ref: Match.stringLikeRegexp('HandlerRole') }],
+      expect(protonStatement(template)).toEqual({
+        Effect: 'Allow',
+        Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'],
+        Resource: [serviceArn('service-a'), serviceArn('service-b')],
       });
-      const protonStatements = JSON.stringify(template.toJSON()).match(/"proton:[A-Za-z*]+"/g);
-      expect(new Set(protonStatements)).toEqual(new Set(['"proton:CancelServicePipelineDeployment"', '"proton:GetService"']));
+      const protonActions = JSON.stringify(template.toJSON()).match(/"proton:[A-Za-z*]+"/g);
+      expect(new Set(protonActions)).toEqual(new Set(['"proton:CancelServicePipelineDeployment"', '"proton:GetService"']));
     });
 
     test('uses the partition of the stack, not a literal "aws"', () => {
       const stack = new Stack(new App(), 'GovStack', { env: { account: '123456789012', region: 'us-gov-west-1' } });
       new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
-      const policy = JSON.stringify(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'));
+      const policy = JSON.stringify(protonStatement(Template.fromStack(stack)));
       expect(policy).not.toContain('arn:aws:proton');
       expect(policy).toMatch(/arn:aws-us-gov:proton|AWS::Partition/);
     });
@@ -246,12 +247,10 @@ describe('CancelPipelineDeployment', () => {
       const stack = newStack();
       new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
       new CancelPipelineDeployment(stack, 'Again', { serviceName: 'service-a', trigger: '2' });
-      Template.fromStack(stack).hasResourceProperties('AWS::IAM::ManagedPolicy', {
-        PolicyDocument: { Statement: [Match.objectLike({ Resource: serviceArn('service-a') })] },
-      });
+      expect(protonStatement(Template.fromStack(stack)).Resource).toEqual(serviceArn('service-a'));
     });
 
-    test('splits the service ARNs across managed policies within IAM size limits', () => {
+    test('packs 400 service ARNs into the inline policy and as few managed policies as IAM limits allow', () => {
       // GIVEN
       const stack = newStack();
 
@@ -260,18 +259,38 @@ describe('CancelPipelineDeployment', () => {
         new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `payments-api-${String(i).padStart(3, '0')}` });
       }
 
-      // THEN
-      const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'));
-      expect(policies.length).toBeLessThanOrEqual(10);
-      let arns = 0;
-      for (const policy of policies) {
-        const resolved = JSON.stringify(stack.resolve(policy.Properties.PolicyDocument))
-          .replace(/\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":proton:([^"]+)"\]\]\}/g, '"arn:aws-us-gov:proton:$1"');
-        expect(resolved).not.toContain('Fn::Join');
-        expect(resolved.length).toBeLessThanOrEqual(6_144);
-        arns += (resolved.match(/:service\//g) ?? []).length;
+      // THEN: sizes as IAM counts them, with the longest partition
+      const template = Template.fromStack(stack);
+      const iamChars = (document: unknown) => JSON.stringify(stack.resolve(document))
+        .replace(/\{"Fn::Sub":"([^"]+)"\}/g, '"$1"').replace(/\$\{AWS::Partition\}/g, 'aws-us-gov').length;
+      const inline = iamChars(protonStatement(template));
+      expect(inline).toBeLessThanOrEqual(10_240 - 2_000);
+      const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+      expect(managed.length).toBeLessThanOrEqual(5);
+      for (const policy of managed) {
+        expect(iamChars(policy.Properties.PolicyDocument)).toBeLessThanOrEqual(6_144);
       }
-      expect(arns).toBe(400);
+      const arns = JSON.stringify(template.toJSON()).match(/:service\/payments-api-\d+/g) ?? [];
+      expect(new Set(arns).size).toBe(400);
+      expect(arns).toHaveLength(400);
+    });
+
+    test('a resource whose service is in a managed policy waits for that policy', () => {
+      const stack = newStack();
+      const cancels = Array.from({ length: 150 }, (_, i) =>
+        new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `payments-api-${String(i).padStart(3, '0')}` }));
+
+      const template = Template.fromStack(stack).toJSON();
+      const resourceOf = (cancel: CancelPipelineDeployment) => template.Resources[stack.getLogicalId(cancel.node.defaultChild as CfnElement)];
+      const last = resourceOf(cancels[149]);
+      expect(last.DependsOn).toEqual([expect.stringMatching(/ServicePoliciesPolicy1/)]);
+      expect(template.Resources[last.DependsOn[0]].Properties.PolicyDocument.Statement[0].Resource)
+        .toContainEqual(serviceArn('payments-api-149'));
+      // The inline policy is ordered already: the handler functions depend on it.
+      expect(resourceOf(cancels[0]).DependsOn).toBeUndefined();
+      const onEvent = Object.values(template.Resources as Record<string, { Properties: { Handler?: string }; DependsOn?: string[] }>)
+        .find(resource => resource.Properties.Handler === 'index.onEvent')!;
+      expect(onEvent.DependsOn).toContainEqual(expect.stringMatching(/ServicePoliciesInline/));
     });
 
     test('fails when the services need more managed policies than IAM attaches to one role', () => {
@@ -279,7 +298,7 @@ describe('CancelPipelineDeployment', () => {
       for (let i = 0; i < 500; i++) {
         new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `a-very-long-service-name-for-the-payments-team-${String(i).padStart(50, '0')}` });
       }
-      expect(() => Template.fromStack(stack)).toThrow(/need \d+ managed policies, more than the 10 IAM attaches to one role/);
+      expect(() => Template.fromStack(stack)).toThrow(/need \d+ managed policies, more than the 10 IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider/);
     });
   });
 

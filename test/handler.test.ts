@@ -113,6 +113,25 @@ describe('onEvent', () => {
     });
   });
 
+  test('applies the defaults of the options the template leaves out', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+    const bare = event('Create');
+    const { ServiceToken, ServiceName } = bare.ResourceProperties;
+
+    const response = await onEvent({ ...bare, ResourceProperties: { ServiceToken, ServiceName } } as ResourceEvent);
+
+    // failIfNothingToCancel defaults to false: nothing in progress is reported, not failed
+    expect(response.Data?.DeploymentStatus).toBe('SUCCEEDED');
+  });
+
+  test('waits 30 minutes by default', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+    const request = { ...event('Create'), PhysicalResourceId: SERVICE, ResourceProperties: { ServiceToken: 't', ServiceName: SERVICE } };
+
+    await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_790_000 } as IsCompleteRequest)).resolves.toEqual({ IsComplete: false });
+    await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_800_000 } as IsCompleteRequest)).rejects.toThrow('Timed out after 30m 0s');
+  });
+
   test('does not wait when waitForFinalStatus is false', async () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });

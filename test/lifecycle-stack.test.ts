@@ -302,12 +302,9 @@ describe('two instances in one stack', () => {
     });
   });
 
-  // Known issue, reported: nothing orders a CancelPipelineDeployment after a managed policy
-  // (ServicePolicies) that allows its service, so CloudFormation may run its Create (or, on a new
-  // service name, its Update) before the policy exists or names the service: AccessDenied. Many
-  // services spill over into managed policies, whatever the packing; the fix is a dependency from
-  // each custom resource on the policies, and then this test passes (drop `.failing`).
-  test.failing('every resource is ordered after the policy that allows its service, however many services', async () => {
+  // Many services spill over into managed policies: CloudFormation must not run a resource's
+  // request before the policy that allows its service exists.
+  test('every resource is ordered after the policy that allows its service, however many services', async () => {
     await withDeployment(version('v1'), 'Many', async ({ cfn }) => {
       const unordered = cfn.customResourceIds.filter((id) => {
         const serviceName = String(cfn.template.Resources[id].Properties?.ServiceName);

@@ -201,6 +201,8 @@ export class LocalProton {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // The emulated time, as AWS sends its own: the SDK corrects its clock skew from this header.
+    res.setHeader('Date', this.clock.now().toUTCString());
     const request = await readRequest(req);
     const call: MutableCall = {
       operation: request.operation,
