@@ -151,6 +151,13 @@ class LongestResolver {
         const [separator, parts] = args as [string, unknown[]];
         return parts.map((part) => this.resolve(part)).join(separator);
       }
+      case 'Fn::Sub': {
+        if (typeof args !== 'string') {
+          throw new Error(`cannot size Fn::Sub with variables: ${JSON.stringify(args)}`);
+        }
+        return args.replace(/\$\{([^}]+)\}/g, (_, variable: string) =>
+          variable.includes('.') ? this.intrinsic('Fn::GetAtt', variable.split('.')) : this.ref(variable));
+      }
       default:
         throw new Error(`cannot size ${name}: ${JSON.stringify(args)}`);
     }
