@@ -104,20 +104,23 @@ export class CancelPipelineDeploymentProvider extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
 
-    const handlerRole = new iam.Role(this, 'HandlerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Cancels AWS Proton service pipeline deployments of the services named in this stack',
-    });
-    logGroup.grantWrite(handlerRole);
+    // Every function's role writes to the log group and, in a VPC, manages its network interfaces.
+    const functionRole = (roleId: string, description: string) => {
+      const role = new iam.Role(this, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+      logGroup.grantWrite(role);
+      if (props.vpc) {
+        role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      }
+      return role;
+    };
+
+    const handlerRole = functionRole('HandlerRole', 'Cancels AWS Proton service pipeline deployments of the services named in this stack');
     // Tells a rollback's Update from a forward one: the rollback never fails.
     handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['cloudformation:DescribeStacks'],
       resources: [Aws.STACK_ID],
     }));
     const network = { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups };
-    if (props.vpc) {
-      handlerRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-    }
     this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, props.vpc ? 1 : 0);
     const handler = (handlerId: string, entry: string) => new lambda.Function(this, handlerId, {
       code: lambda.Code.fromAsset(path.join(__dirname, '..', 'assets', 'handler')),
@@ -134,27 +137,16 @@ export class CancelPipelineDeploymentProvider extends Construct {
       ...network,
     });
 
-    // Two roles, as the framework needs: its onEvent function starts the waiter,
-    // and the waiter runs the isComplete and onTimeout functions.
-    const frameworkRole = (roleId: string) => {
-      const role = new iam.Role(this, roleId, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: 'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
-      });
-      logGroup.grantWrite(role);
-      if (props.vpc) {
-        role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      }
-      return role;
-    };
-
     const onEvent = handler('OnEvent', 'onEvent');
     const isComplete = handler('IsComplete', 'isComplete');
     // Every resource waits for its handler, so none reaches it before the inline policy exists.
     onEvent.node.addDependency(this.servicePolicies.inlinePolicy);
     isComplete.node.addDependency(this.servicePolicies.inlinePolicy);
-    const frameworkOnEventRole = frameworkRole('FrameworkOnEventRole');
-    const frameworkCompleteAndTimeoutRole = frameworkRole('FrameworkCompleteRole');
+    // Two roles, as the framework needs: its onEvent function starts the waiter,
+    // and the waiter runs the isComplete and onTimeout functions.
+    const frameworkDescription = 'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler';
+    const frameworkOnEventRole = functionRole('FrameworkOnEventRole', frameworkDescription);
+    const frameworkCompleteAndTimeoutRole = functionRole('FrameworkCompleteRole', frameworkDescription);
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: onEvent,
       isCompleteHandler: isComplete,
