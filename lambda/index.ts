@@ -23,7 +23,8 @@ export type IsCompleteRequest = ResourceEvent & Partial<OnEventResponse>;
 
 export interface IsCompleteResponse {
   readonly IsComplete: boolean;
-  readonly Data?: Attributes;
+  /** Merged by the framework over the `onEvent` data, whose `CancellationRequested` stands. */
+  readonly Data?: Omit<Attributes, typeof ATTRIBUTE.cancellationRequested>;
 }
 
 interface Options extends Context {
@@ -77,11 +78,11 @@ async function startCancel(opts: Options): Promise<OnEventResponse> {
 
 /** Reports a final status at once, or hands over to `isComplete` to poll. */
 function settleOrWait(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): OnEventResponse {
+  const response = respond(opts, pipeline, cancellationRequested);
   if (isFinal(pipeline.deploymentStatus)) {
     checkOutcome(opts, pipeline.deploymentStatus);
-    return respond(opts, pipeline, cancellationRequested);
+    return response;
   }
-  const response = respond(opts, pipeline, cancellationRequested);
   return opts.waitForFinalStatus ? { ...response, WaitStartedAt: Date.now() } : response;
 }
 
@@ -95,7 +96,7 @@ async function poll(opts: Options, waitStartedAt: number): Promise<IsCompleteRes
     checkOutcome(opts, pipeline.deploymentStatus);
     // Keep CancellationRequested from onEvent: only the status moved.
     const { [ATTRIBUTE.cancellationRequested]: _, ...data } = toAttributes(pipeline, false);
-    return { IsComplete: true, Data: data as Attributes };
+    return { IsComplete: true, Data: data };
   }
   if (waitedSeconds >= opts.timeoutSeconds) {
     throw timeoutError(opts, pipeline.deploymentStatus, waitedSeconds);

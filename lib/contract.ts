@@ -53,7 +53,7 @@ export type AttributeName = typeof ATTRIBUTE[keyof typeof ATTRIBUTE];
 /** The data returned to CloudFormation: every attribute, always present. */
 export type Attributes = Record<AttributeName, string>;
 
-/** Limits shared by the construct's validation and the handler. */
+/** The ranges the construct validates its props against, and the time kept around the wait. */
 export const LIMITS = {
   /** Proton's rule for service names. */
   serviceNamePattern: /^[0-9A-Za-z]+[0-9A-Za-z_\-]*$/,
