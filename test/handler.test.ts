@@ -113,23 +113,44 @@ describe('onEvent', () => {
     });
   });
 
-  test('applies the defaults of the options the template leaves out', async () => {
-    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
-    const bare = event('Create');
-    const { ServiceToken, ServiceName } = bare.ResourceProperties;
+  describe('with the options the template leaves out at their defaults', () => {
+    function bare(): ResourceEvent {
+      const full = event('Create');
+      const { ServiceToken, ServiceName } = full.ResourceProperties;
+      return { ...full, ResourceProperties: { ServiceToken, ServiceName } } as ResourceEvent;
+    }
 
-    const response = await onEvent({ ...bare, ResourceProperties: { ServiceToken, ServiceName } } as ResourceEvent);
+    test('reports, not fails, when nothing is in progress (failIfNothingToCancel false)', async () => {
+      proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
 
-    // failIfNothingToCancel defaults to false: nothing in progress is reported, not failed
-    expect(response.Data?.DeploymentStatus).toBe('SUCCEEDED');
-  });
+      const response = await onEvent(bare());
 
-  test('waits 30 minutes by default', async () => {
-    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
-    const request = { ...event('Create'), PhysicalResourceId: SERVICE, ResourceProperties: { ServiceToken: 't', ServiceName: SERVICE } };
+      expect(response.Data?.DeploymentStatus).toBe('SUCCEEDED');
+    });
 
-    await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_790_000 } as IsCompleteRequest)).resolves.toEqual({ IsComplete: false });
-    await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_800_000 } as IsCompleteRequest)).rejects.toThrow('Timed out after 30m 0s');
+    test('waits for the final status (waitForFinalStatus true)', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+      proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+      const response = await onEvent(bare());
+
+      expect(response.WaitStartedAt).toEqual(expect.any(Number));
+    });
+
+    test('waits 30 minutes (timeout)', async () => {
+      proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+      const request = { ...bare(), PhysicalResourceId: SERVICE };
+
+      await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_790_000 })).resolves.toEqual({ IsComplete: false });
+      await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_800_000 })).rejects.toThrow('Timed out after 30m 0s');
+    });
+
+    test('reports a final status other than CANCELLED (failUnlessCancelled false)', async () => {
+      proton.on(GetServiceCommand).resolves(service('FAILED'));
+
+      await expect(isComplete({ ...bare(), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves
+        .toMatchObject({ IsComplete: true, Data: { DeploymentStatus: 'FAILED' } });
+    });
   });
 
   test('does not wait when waitForFinalStatus is false', async () => {
