@@ -34,10 +34,18 @@ describe('truncate', () => {
   });
 
   test('counts JSON escapes and UTF-8 bytes, and never splits a character', () => {
-    const cut = truncate('"😀é\u0001'.repeat(50), 40);
-    expect(Buffer.byteLength(JSON.stringify(cut)) - 2).toBeLessThanOrEqual(40);
+    const text = '"😀é\u0001'.repeat(50);
+    const jsonBytes = (value: string) => Buffer.byteLength(JSON.stringify(value)) - 2;
+
+    const cut = truncate(text, 40);
+
+    expect(jsonBytes(cut)).toBeLessThanOrEqual(40);
     expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
     expect(cut.endsWith('…')).toBe(true);
+    // The longest prefix that fits: one more character would not.
+    const kept = Array.from(cut.slice(0, -1));
+    expect(text.startsWith(kept.join(''))).toBe(true);
+    expect(jsonBytes(Array.from(text).slice(0, kept.length + 1).join('') + '…')).toBeGreaterThan(40);
   });
 });
 
