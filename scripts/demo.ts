@@ -208,6 +208,13 @@ function progress(event: ProgressEvent, log: (who: string, text: string) => void
   }
 }
 
+/** What the handler decided after its first read (the `next` of its 'read' line). */
+const DECISION: Record<string, string> = {
+  'cancel': ', so cancel it',
+  'wait': ', so wait for its final status',
+  'nothing-to-cancel': ', nothing to cancel',
+};
+
 /** A handler log line (one JSON object per step) as a short sentence. */
 function handlerStep(message: string): string {
   let step: Record<string, unknown>;
@@ -219,14 +226,7 @@ function handlerStep(message: string): string {
   const status = step.deploymentStatus;
   switch (step.step) {
     case 'read':
-      return `read the pipeline: ${String(status)}`;
-    // The read's line, named after what it decided.
-    case 'cancel':
-      return `read the pipeline: ${String(status)}, so cancel it`;
-    case 'wait':
-      return `read the pipeline: ${String(status)}, so wait for its final status`;
-    case 'nothing-to-cancel':
-      return `read the pipeline: ${String(status)}, nothing to cancel`;
+      return `read the pipeline: ${String(status)}${DECISION[String(step.next)] ?? ''}`;
     case 'cancel-sent':
       return `cancel sent; Proton answered ${String(status)}`;
     case 'poll':
