@@ -481,9 +481,12 @@ describe('faults', () => {
   test('faults can target one service, or any operation', async () => {
     proton.addService('other', SCENARIOS.succeeded);
     proton.injectFaults('GetService', { kind: 'throttle', serviceName: 'other' });
-    proton.injectFaults('*', { kind: 'error', name: 'ConflictException' });
 
+    // The fault waits for its service: a call about another one passes it by.
+    expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
     expect((await rejection(getService('other'))).name).toBe('ThrottlingException');
+
+    proton.injectFaults('*', { kind: 'error', name: 'ConflictException' });
     expect((await rejection(cancel('svc'))).name).toBe('ConflictException');
     expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
   });
