@@ -68,9 +68,4 @@ export class FaultQueue {
     }
     return entry.fault;
   }
-
-  /** Drops every queued fault. */
-  clear(): void {
-    this.queue = [];
-  }
 }

@@ -1,10 +1,10 @@
 /** A local AWS Proton endpoint for tests: see `LocalProton`. */
 export { EmulatedClock } from './clock';
-export { ERROR_STATUS, ProtonError } from './errors';
 export type { ProtonErrorName } from './errors';
-export type { Fault, FaultBase, FaultKind } from './faults';
+export type { Fault } from './faults';
 export { LocalProton } from './local-proton';
 export type { LocalProtonOptions, RecordedCall } from './local-proton';
 export { SCENARIOS } from './scenarios';
+export { serviceNameOf } from './wire';
 export type { ScenarioName } from './scenarios';
 export type { PipelineOptions, PipelineStatus, ServiceOptions } from './service';

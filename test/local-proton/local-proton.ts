@@ -3,7 +3,7 @@ import { AddressInfo } from 'net';
 import { EmulatedClock } from './clock';
 import { ProtonError } from './errors';
 import { Fault, FaultKind, FaultQueue } from './faults';
-import { EmulatedService, PipelineStatus, ServiceOptions } from './service';
+import { CancelRefusal, EmulatedService, PipelineStatus, ServiceOptions } from './service';
 import { readRequest, requireName, sendError, sendJson, sendMalformed, sendUnavailable, serviceNameOf } from './wire';
 
 /** Options of `LocalProton.start`. */
@@ -35,7 +35,7 @@ export interface LocalProtonOptions {
    *
    * @default 'ValidationException'
    */
-  readonly cancelRefusal?: 'ValidationException' | 'ConflictException';
+  readonly cancelRefusal?: CancelRefusal;
 }
 
 /** One call received by the endpoint. */
@@ -83,7 +83,7 @@ export class LocalProton {
   readonly clock: EmulatedClock;
   readonly region: string;
   readonly account: string;
-  private readonly cancelRefusal: 'ValidationException' | 'ConflictException';
+  private readonly cancelRefusal: CancelRefusal;
   private server?: http.Server;
   private port = 0;
   private stopped = false;
@@ -134,11 +134,6 @@ export class LocalProton {
   /** Queues faults for the next calls of `operation` (`'*'`: any operation), consumed in order. */
   injectFaults(operation: string, ...faults: Fault[]): void {
     this.faults.add(operation, faults);
-  }
-
-  /** Drops the faults not yet consumed. */
-  clearFaults(): void {
-    this.faults.clear();
   }
 
   /**

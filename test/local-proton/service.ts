@@ -1,6 +1,9 @@
 import { EmulatedClock } from './clock';
 import { ProtonError } from './errors';
 
+/** The errors a cancel may get when no deployment is in progress: which one real Proton sends is undocumented. */
+export type CancelRefusal = 'ValidationException' | 'ConflictException';
+
 /** Pipeline deployment statuses the emulator models (Proton's `DeploymentStatus` less the DELETE_* ones). */
 export type PipelineStatus = 'IN_PROGRESS' | 'CANCELLING' | 'CANCELLED' | 'FAILED' | 'SUCCEEDED';
 
@@ -159,7 +162,7 @@ export class EmulatedService {
    *
    * @returns the `pipeline` member of the answer
    */
-  cancel(refusal: 'ValidationException' | 'ConflictException'): Record<string, unknown> {
+  cancel(refusal: CancelRefusal): Record<string, unknown> {
     const now = this.clock.nowMs();
     if (!this.pipeline) {
       throw new ProtonError(refusal, `Service ${this.name} has no service pipeline.`);
