@@ -28,7 +28,7 @@ export function measureAssetSize(root: string): AssetSize {
     files: files.map((f) => relative(dir, f)),
     mapFiles: files.filter((f) => f.endsWith('.map')).map((f) => relative(dir, f)),
     sourceMapComments: files.filter((f) => /sourceMappingURL/.test(readFileSync(f, 'utf8'))).map((f) => relative(dir, f)),
-    newerSources: walk(join(root, 'lambda')).filter((f) => statSync(f).mtimeMs > bundleTime).map((f) => relative(root, f)),
+    newerSources: [...walk(join(root, 'lambda')), join(root, 'lib', 'contract.ts')].filter((f) => statSync(f).mtimeMs > bundleTime).map((f) => relative(root, f)),
   };
 }
 

@@ -18,8 +18,8 @@ import { join } from 'path';
 import { App, CfnResource, CustomResource, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../../lib';
-import { LocalCloudFormation } from '../../test/local-cloudformation';
-import { LocalProton } from '../../test/local-proton';
+import { withDeployment } from '../../test/local-cloudformation/fixture';
+import { LocalProton, serviceNameOf } from '../../test/local-proton';
 import { resolveLongest } from './limits';
 import { median } from './stats';
 import { serviceName, Template } from './synth';
@@ -27,14 +27,13 @@ import { serviceName, Template } from './synth';
 /** Emulated seconds per real second. */
 export const TIME_SCALE = 60;
 /** The "2-minute cancellation" of the call count. */
-const CANCELLATION_SECONDS = 120;
+export const CANCELLATION_SECONDS = 120;
 /** Where the final status falls between two polls, as a fraction of the interval: a sweep. */
 const PHASES = [0, 0.1, 0.3, 0.5, 0.7, 0.9];
 
 export interface WaiterPolicy {
   readonly intervalSeconds: number;
   readonly backoffRate: number;
-  readonly maxAttempts: number;
 }
 
 export interface CancellationRun {
@@ -114,54 +113,30 @@ export async function measureLifecycle(): Promise<LifecycleResult> {
 type Create = (logicalId: string, name: string, cancelTakesSeconds: number) => Promise<CancellationRun>;
 
 /**
- * Starts a local Proton endpoint on a clock of `timeScale` (0: frozen) and the
- * stack on the local lifecycle, with the emulated IAM of its handler role, and
- * gives `fn` a function that runs one measured Create.
+ * Deploys the stack on the local lifecycle (the test fixture: emulated IAM of
+ * its handler role included) against a local Proton endpoint on a clock of
+ * `timeScale` (0: frozen), and gives `fn` a function that runs one measured Create.
  */
 async function withLifecycle<T>(deploy: { assemblyDir: string; stackName: string; pollSeconds: number }, timeScale: number,
   fn: (create: Create) => Promise<T>): Promise<T> {
-  const proton = await LocalProton.start({ timeScale });
-  let requestAtMs = 0;
-  try {
-    const cfn = await LocalCloudFormation.start({
-      assemblyDir: deploy.assemblyDir,
-      stackName: deploy.stackName,
-      protonEndpoint: proton.endpoint,
-      clock: proton.clock,
-      region: proton.region,
-      account: proton.account,
-      onProgress: (event) => {
-        if (event.kind === 'request') {
-          requestAtMs = proton.clock.nowMs();
-        }
-      },
-    });
-    try {
-      for (const { accessKeyId, serviceNames } of cfn.protonPermissions()) {
-        proton.allow(accessKeyId, serviceNames);
-      }
-      return await fn(async (logicalId, name, cancelTakesSeconds) => {
-        proton.addService(name, { pipeline: { status: 'IN_PROGRESS', cancelTakes: cancelTakesSeconds } });
-        const result = await cfn.sendRequest('Create', logicalId, {});
-        if (result.response.Status !== 'SUCCESS') {
-          throw new Error(`Create of ${name} failed: ${result.response.Reason}`);
-        }
-        const respondedAtMs = requestAtMs + result.elapsedSeconds * 1000;
-        return measureRun(proton, name, cancelTakesSeconds, respondedAtMs, deploy.pollSeconds, timeScale,
-          String(result.response.Data?.DeploymentStatus));
-      });
-    } finally {
-      await cfn.stop();
+  return withDeployment(deploy.assemblyDir, deploy.stackName, ({ proton, cfn }) => fn(async (logicalId, name, cancelTakesSeconds) => {
+    proton.addService(name, { pipeline: { status: 'IN_PROGRESS', cancelTakes: cancelTakesSeconds } });
+    // The request starts in this tick, on the same clock.
+    const requestAtMs = proton.clock.nowMs();
+    const result = await cfn.sendRequest('Create', logicalId, {});
+    if (result.response.Status !== 'SUCCESS') {
+      throw new Error(`Create of ${name} failed: ${result.response.Reason}`);
     }
-  } finally {
-    await proton.stop();
-  }
+    const respondedAtMs = requestAtMs + result.elapsedSeconds * 1000;
+    return measureRun(proton, name, cancelTakesSeconds, respondedAtMs, deploy.pollSeconds, timeScale,
+      String(result.response.Data?.DeploymentStatus));
+  }), { proton: { timeScale } });
 }
 
 /** Times one Create from the calls the endpoint recorded (all on the shared clock). */
 function measureRun(proton: LocalProton, name: string, cancelTakesSeconds: number, respondedAtMs: number, pollSeconds: number,
   timeScale: number, status: string): CancellationRun {
-  const calls = proton.calls.filter((c) => serviceNameOf(c.input) === name);
+  const calls = proton.calls.filter((c) => serviceNameOf(c.input as Record<string, unknown> | undefined) === name);
   const cancels = calls.filter((c) => c.operation === 'CancelServicePipelineDeployment');
   const reads = calls.filter((c) => c.operation === 'GetService');
   if (cancels.length === 0 || reads.length === 0) {
@@ -193,11 +168,5 @@ function waiterPolicy(template: Template): WaiterPolicy {
   }
   const definition = JSON.parse(resolveLongest(template, machines[0].Properties?.DefinitionString) as string);
   const retry = definition.States[definition.StartAt].Retry[0];
-  return { intervalSeconds: retry.IntervalSeconds, backoffRate: retry.BackoffRate, maxAttempts: retry.MaxAttempts };
-}
-
-function serviceNameOf(input: unknown): string | undefined {
-  const record = input as { name?: unknown; serviceName?: unknown } | undefined;
-  const name = record?.name ?? record?.serviceName;
-  return typeof name === 'string' ? name : undefined;
+  return { intervalSeconds: retry.IntervalSeconds, backoffRate: retry.BackoffRate };
 }

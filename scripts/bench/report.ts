@@ -1,10 +1,10 @@
 /**
  * The benchmark page (markdown) and its chart (SVG rendered by vega-lite).
  */
-import { TIME_SCALE } from './lifecycle';
+import { CANCELLATION_SECONDS, TIME_SCALE } from './lifecycle';
 import { CLOUDFORMATION, IAM, LONGEST } from './limits';
 import { fixed, int, median, ratio, verdict } from './stats';
-import { LABEL, VARIANTS } from './synth';
+import { LABEL, Variant, VARIANTS } from './synth';
 import { BenchResults, evaluateTargets, stack, synthRatio } from './targets';
 
 /** '331 (318-392)': median (min-max). */
@@ -26,7 +26,7 @@ export function renderMarkdown(results: BenchResults): string {
   const date = results.takenAt.toISOString().slice(0, 10);
   const [bundle, ...sdks] = results.loads;
   const lc = results.lifecycle;
-  const perInstance = (variant: 'ours' | 'awsCustomResource', count: number) => count === first ? '-'
+  const perInstance = (variant: Variant, count: number) => count === first ? '-'
     : fixed((stack(results, variant, count).limits.resources - stack(results, variant, first).limits.resources) / (count - first), 3);
 
   const out: string[] = [
@@ -133,7 +133,7 @@ export function renderMarkdown(results: BenchResults): string {
       + `(${lc.waiter.intervalSeconds} s, backoff ${lc.waiter.backoffRate}, read from the synthesized state machine) passes on that clock, so it lasts `
       + `${fixed(lc.waiter.intervalSeconds * 1000 / TIME_SCALE, 0)} ms of real time. Waits compress; the code's own work (Lambda hops, the read `
       + `over HTTP, the PUT) does not, so on the shared clock it counts ${TIME_SCALE} times over. The compressed column keeps it that way; `
-      + 'the full-scale latency is the wait for the next poll plus the real work. The cancellations last 120 s plus a sweep of fractions of '
+      + `the full-scale latency is the wait for the next poll plus the real work. The cancellations last ${CANCELLATION_SECONDS} s plus a sweep of fractions of `
       + 'the poll interval, so the final status lands at different points between two polls.',
     '',
     table(
@@ -149,7 +149,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Proton API calls per cancellation',
     '',
-    `A 2-minute cancellation at the provider's default poll interval (${lc.defaultPollIntervalSeconds} s), through the same local lifecycle, `
+    `A ${CANCELLATION_SECONDS / 60}-minute cancellation at the provider's default poll interval (${lc.defaultPollIntervalSeconds} s), through the same local lifecycle, `
       + 'counted from the calls the local Proton endpoint received. This run uses a frozen clock that only the waiter\'s intervals move, '
       + 'so the count is the one the synthesized retry policy gives, without the drift that compressed real work adds to each poll.',
     '',
@@ -160,7 +160,7 @@ export function renderMarkdown(results: BenchResults): string {
     ]),
     '',
     'Expected reads: one before the cancel, the waiter\'s first isComplete at once, then one per interval until the first read at or after the '
-      + `final status: 2 + ceil(120 / ${lc.waiter.intervalSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
+      + `final status: 2 + ceil(${CANCELLATION_SECONDS} / ${lc.waiter.intervalSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
     '',
   ];
   return out.join('\n');

@@ -4,7 +4,7 @@
  */
 import { checkLimits, LimitCheck } from './limits';
 import { median, sleep } from './stats';
-import { firstLine, synthStack, Template, Variant, VARIANTS } from './synth';
+import { firstLine, synthStack, Variant, VARIANTS } from './synth';
 
 /** Real ms the event loop idles before each timed synth, so none starts while the last one's async work runs. */
 const IDLE_MS = 25;
@@ -15,7 +15,6 @@ export interface StackMeasure {
   readonly synthMs: readonly number[];
   readonly constructMs: readonly number[];
   readonly medianSynthMs: number;
-  readonly template: Template;
   readonly templateBytes: number;
   /** Whether every run produced the same template bytes. */
   readonly deterministic: boolean;
@@ -69,7 +68,6 @@ export async function measureStacks(counts: readonly number[], runs: number, pro
       synthMs: results.map((r) => r.synthMs),
       constructMs: results.map((r) => r.constructMs),
       medianSynthMs: median(results.map((r) => r.synthMs)),
-      template,
       templateBytes,
       deterministic: results.every((r) => r.templateBytes === templateBytes),
       limits: checkLimits(template, templateBytes),

@@ -6,7 +6,7 @@ import { LifecycleResult } from './lifecycle';
 import { CLOUDFORMATION, IAM } from './limits';
 import { StackMeasure } from './stacks';
 import { int, ratio } from './stats';
-import { LABEL, Variant } from './synth';
+import { Variant } from './synth';
 
 export interface BenchResults {
   readonly takenAt: Date;
@@ -109,10 +109,6 @@ export function evaluateTargets(results: BenchResults): Target[] {
 
 export function synthRatio(results: BenchResults, count: number): number {
   return stack(results, 'ours', count).medianSynthMs / stack(results, 'awsCustomResource', count).medianSynthMs;
-}
-
-export function label(variant: Variant): string {
-  return LABEL[variant];
 }
 
 /** '1 instance', '10 instances' */
