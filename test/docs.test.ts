@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { pythonBlock, pythonOfFirstExample } from '../scripts/readme-examples';
+import { pythonBlock, pythonOfFirstExample, typescriptBlocks } from '../scripts/readme-examples';
 
 const root = join(__dirname, '..');
 
@@ -35,7 +35,7 @@ test("the README's Python example is rosetta's translation of the TypeScript one
 test('every README example compiled and translates to Python, Java, C# and Go', () => {
   const tablet = JSON.parse(readFileSync(join(root, '.jsii.tabl.json'), 'utf8'));
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const examples = [...readme.matchAll(/```ts\n/g)].length;
+  const examples = typescriptBlocks(readme).length;
 
   const snippets = Object.values(tablet.snippets) as Array<{ didCompile: boolean; translations: Record<string, { source: string }> }>;
 

@@ -18,7 +18,7 @@ test('package.json: no runtime dependencies, peers on the CDK, and a target for 
   expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
   expect(pkg.devDependencies['@aws-sdk/client-proton']).toBeDefined();
   expect(pkg.license).toBe('Apache-2.0');
-  expect(pkg.version).toBe('0.1.0');
+  expect(readFileSync(join(root, 'CHANGELOG.md'), 'utf8')).toContain(`## ${pkg.version} `);
   expect(pkg.stability).toBe('experimental');
   expect(pkg.keywords).toEqual(expect.arrayContaining(['cdk', 'awscdk', 'aws-cdk', 'proton']));
   expect(pkg.repository.url).toMatch(/^https:\/\//);
