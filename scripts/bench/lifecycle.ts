@@ -18,7 +18,7 @@ import { join } from 'path';
 import { App, CfnResource, CustomResource, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../../lib';
-import { withDeployment } from '../../test/local-cloudformation/fixture';
+import { withDeployment } from '../../test/local-cloudformation';
 import { LocalProton, serviceNameOf } from '../../test/local-proton';
 import { resolveLongest } from './limits';
 import { median } from './stats';

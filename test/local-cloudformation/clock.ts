@@ -17,6 +17,9 @@ export interface Clock {
   realMs(seconds: number): number;
 }
 
+/** Real milliseconds between two checks whether the frozen clock may jump. */
+const REAL_PAUSE_MS = 1;
+
 /**
  * Idle waits on the emulated clock (the waiter's Retry intervals, Lambda's
  * async retries).
@@ -30,7 +33,7 @@ export class Waits {
   private sleepers: Array<{ readonly atMs: number; readonly wake: () => void }> = [];
   private flushing?: NodeJS.Timeout;
 
-  constructor(readonly clock: Clock, private readonly busy: () => boolean = () => false, private readonly realPauseMs = 1) {}
+  constructor(readonly clock: Clock, private readonly busy: () => boolean = () => false) {}
 
   /** Resolves once `seconds` emulated seconds have passed. */
   sleep(seconds: number): Promise<void> {
@@ -39,14 +42,14 @@ export class Waits {
     }
     return new Promise((resolve) => {
       this.sleepers.push({ atMs: this.clock.nowMs() + seconds * 1000, wake: resolve });
-      this.flushing ??= setTimeout(() => this.flush(), this.realPauseMs);
+      this.flushing ??= setTimeout(() => this.flush(), REAL_PAUSE_MS);
     });
   }
 
   private flush(): void {
     this.flushing = undefined;
     if (this.busy()) {
-      this.flushing = setTimeout(() => this.flush(), this.realPauseMs);
+      this.flushing = setTimeout(() => this.flush(), REAL_PAUSE_MS);
       return;
     }
     const earliest = Math.min(...this.sleepers.map((s) => s.atMs));
@@ -58,7 +61,7 @@ export class Waits {
     this.sleepers = this.sleepers.filter((s) => !due.includes(s));
     due.forEach((s) => s.wake());
     if (this.sleepers.length > 0) {
-      this.flushing = setTimeout(() => this.flush(), this.realPauseMs);
+      this.flushing = setTimeout(() => this.flush(), REAL_PAUSE_MS);
     }
   }
 }

@@ -6,6 +6,7 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProps } from '../../lib';
 import { LocalProton, LocalProtonOptions, RecordedCall } from '../local-proton';
+import { LogRecord } from './lambda';
 import { LocalCloudFormation, LocalCloudFormationOptions } from './local-cloudformation';
 
 export interface LocalDeployment {
@@ -61,4 +62,10 @@ export function cancelStack(scope: Stack, props: CancelPipelineDeploymentProps, 
 /** Operation names of calls, e.g. ['GetService', 'CancelServicePipelineDeployment']. */
 export function operations(calls: readonly RecordedCall[]): string[] {
   return calls.map((c) => c.operation);
+}
+
+/** The handler's log lines (one JSON object per step), without the framework's. */
+export function handlerSteps(logs: readonly LogRecord[]): Array<Record<string, unknown>> {
+  return logs.filter((l) => !l.functionLogicalId.includes('framework') && l.message.startsWith('{'))
+    .map((l) => JSON.parse(l.message) as Record<string, unknown>);
 }

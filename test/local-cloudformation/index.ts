@@ -1,18 +1,10 @@
-/** A local CloudFormation lifecycle for custom resources: see `LocalCloudFormation`. */
-export { StackAssembly, dependenciesOf } from './assembly';
-export type { DeployTarget, Template } from './assembly';
-export { Waits, emulatedDate } from './clock';
-export type { Clock } from './clock';
-export { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
-export type { CloudFormationCall } from './cloudformation-endpoint';
-export { LocalLambda } from './lambda';
-export type { InvocationRecord, LogRecord } from './lambda';
-export { DeployedFunctions, LifecycleViolation } from './deployed-functions';
-export { LocalCloudFormation } from './local-cloudformation';
+/** A local CloudFormation lifecycle for custom resources: see `LocalCloudFormation`, and `withDeployment` for tests. */
+export { StackAssembly } from './assembly';
 export type { ProgressEvent, RequestResult } from './deployed-functions';
-export type { LocalCloudFormationOptions, ProtonPermission, ResourceState, StackOperation } from './local-cloudformation';
+export { cancelStack, handlerSteps, operations, withDeployment } from './fixture';
+export type { LocalDeployment } from './fixture';
+export type { LogRecord } from './lambda';
+export { LocalCloudFormation } from './local-cloudformation';
+export type { LocalCloudFormationOptions, StackOperation } from './local-cloudformation';
 export { MAX_RESPONSE_BYTES } from './requests';
-export type { CloudFormationRequest, CloudFormationResponse, RequestType } from './requests';
-export { LocalStepFunctions, retryDelaySeconds } from './step-functions';
-export type { Execution, ExecutionEvent } from './step-functions';
-export { HANDLER_ASSET, synthesize } from './synth';
+export { synthesize } from './synth';

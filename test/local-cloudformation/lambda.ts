@@ -119,11 +119,6 @@ export class LocalLambda {
     return this.running > 0;
   }
 
-  /** Execution environments started so far for a function. */
-  containerCount(arn: string): number {
-    return this.containers.get(arn)?.length ?? 0;
-  }
-
   /**
    * A synchronous (RequestResponse) invocation.
    *

@@ -6,36 +6,26 @@
  *
  *   /path/to/node24 node_modules/tsx/dist/cli.mjs test/local-cloudformation/run-create.ts <assembly dir> <stack name>
  */
-import { LocalProton, SCENARIOS } from '../local-proton';
-import { LocalCloudFormation } from './local-cloudformation';
+import { SCENARIOS } from '../local-proton';
+import { withDeployment } from './fixture';
 
 async function main(): Promise<void> {
   const [assemblyDir, stackName] = process.argv.slice(2);
   if (!assemblyDir || !stackName) {
     throw new Error('usage: run-create.ts <assembly dir> <stack name>');
   }
-  const proton = await LocalProton.start({ timeScale: 0 });
-  try {
-    const cfn = await LocalCloudFormation.start({
-      assemblyDir, stackName, protonEndpoint: proton.endpoint, clock: proton.clock, region: proton.region, account: proton.account, protonIam: proton,
-    });
-    try {
-      for (const id of cfn.customResourceIds) {
-        proton.addService(String(cfn.template.Resources[id].Properties?.ServiceName), SCENARIOS['in-progress']);
-      }
-      const operation = await cfn.createStack();
-      console.log(JSON.stringify({
-        node: process.versions.node,
-        stackStatus: operation.stackStatus,
-        responses: operation.requests.map((r) => r.response),
-        protonCalls: proton.calls.map((c) => ({ operation: c.operation, status: c.status })),
-      }));
-    } finally {
-      await cfn.stop();
+  await withDeployment(assemblyDir, stackName, async ({ proton, cfn }) => {
+    for (const id of cfn.customResourceIds) {
+      proton.addService(String(cfn.template.Resources[id].Properties?.ServiceName), SCENARIOS['in-progress']);
     }
-  } finally {
-    await proton.stop();
-  }
+    const operation = await cfn.createStack();
+    console.log(JSON.stringify({
+      node: process.versions.node,
+      stackStatus: operation.stackStatus,
+      responses: operation.requests.map((r) => r.response),
+      protonCalls: proton.calls.map((c) => ({ operation: c.operation, status: c.status })),
+    }));
+  });
 }
 
 main().catch((e: unknown) => {
