@@ -4,9 +4,8 @@ import * as path from 'path';
 import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { CancelPipelineDeploymentProvider } from '../lib';
-import { LocalCloudFormation, RequestResult, synthesize } from './local-cloudformation';
-import { cancelStack, withDeployment } from './local-cloudformation/fixture';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../lib';
+import { cancelStack, LocalCloudFormation, RequestResult, synthesize, withDeployment } from './local-cloudformation';
 import { hostProcess } from './local-cloudformation/module-loader';
 import { CloudFormationRequest, violations } from './local-cloudformation/requests';
 import { EmulatedClock, SCENARIOS } from './local-proton';
@@ -49,6 +48,11 @@ const assemblyDir = synthesize((app) => {
 
   const slow = new Stack(app, 'SlowPoll');
   cancelStack(slow, { serviceName: 'web-api', provider: new CancelPipelineDeploymentProvider(slow, 'Provider', { pollInterval: Duration.seconds(40) }) });
+
+  // The second resource reads an attribute of the first, so depends on it.
+  const chain = new Stack(app, 'Chain');
+  const first = new CancelPipelineDeployment(chain, 'First', { serviceName: 'first' });
+  new CancelPipelineDeployment(chain, 'Second', { serviceName: 'second', trigger: first.deploymentStatus });
 });
 
 afterAll(() => [assemblyDir, handlerDir].forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
@@ -117,6 +121,21 @@ test('the waiter polls at a provider\'s own interval', async () => {
     const waits = create.executions[0].events.filter((e) => e.kind === 'retry-wait').map((e) => e.kind === 'retry-wait' && e.seconds);
     expect(waits).toEqual([40, 40, 40]);
     expect(create.elapsedSeconds).toBe(120);
+  });
+});
+
+test('resources run in dependency order: Creates after what they reference, Deletes before it', async () => {
+  await withDeployment(assemblyDir, 'Chain', async ({ proton, cfn }) => {
+    proton.addService('first', SCENARIOS.succeeded);
+    proton.addService('second', SCENARIOS.succeeded);
+    const order = (requests: readonly RequestResult[]) => requests.map((r) => `${r.request.RequestType} ${r.request.ResourceProperties.ServiceName}`);
+
+    const creation = await cfn.createStack();
+    const deletion = await cfn.deleteStack();
+
+    expect(order(creation.requests)).toEqual(['Create first', 'Create second']);
+    expect(creation.requests[1].request.ResourceProperties.Trigger).toBe('SUCCEEDED');
+    expect(order(deletion.requests)).toEqual(['Delete second', 'Delete first']);
   });
 });
 

@@ -224,7 +224,7 @@ export class StackAssembly {
     if (this.template.Parameters?.[name]) {
       return this.template.Parameters[name].Default;
     }
-    if (this.resource(name).Type.startsWith('Custom::') || this.resource(name).Type === 'AWS::CloudFormation::CustomResource') {
+    if (isCustomResource(this.resource(name).Type)) {
       const id = custom?.physicalId(name);
       if (id === undefined) {
         throw new Error(`Ref ${name}: the custom resource has no physical id yet`);
@@ -235,8 +235,7 @@ export class StackAssembly {
   }
 
   private getAtt(logicalId: string, attribute: string, custom?: { attribute: AttributeReader }): unknown {
-    const type = this.resource(logicalId).Type;
-    if (type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource') {
+    if (isCustomResource(this.resource(logicalId).Type)) {
       const value = custom?.attribute(logicalId, attribute);
       if (value === undefined) {
         throw new Error(`Fn::GetAtt ${logicalId}.${attribute}: the custom resource returned no such attribute`);
@@ -251,6 +250,11 @@ export class StackAssembly {
     }
     throw new Error(`Fn::GetAtt ${logicalId}.${attribute} is not emulated`);
   }
+}
+
+/** Whether CloudFormation sends this type's lifecycle to a ServiceToken. */
+export function isCustomResource(type: string): boolean {
+  return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
 }
 
 /**

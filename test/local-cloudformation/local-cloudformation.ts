@@ -7,16 +7,14 @@
  * and each response is checked as CloudFormation would take it.
  */
 import { EmulatedClock } from '../local-proton';
-import { dependenciesOf, DeployTarget, StackAssembly } from './assembly';
+import { dependenciesOf, DeployTarget, isCustomResource, StackAssembly } from './assembly';
 import { Clock } from './clock';
 import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
 import { DeployedFunctions, ProgressEvent, RequestResult } from './deployed-functions';
 import { allowedResources, isAllowed, roleStatements, Statement } from './iam';
 import { LocalLambda, LogRecord } from './lambda';
 import { CloudFormationRequest, requestFor, RequestType, stringifyLeaves } from './requests';
-import { LocalStepFunctions } from './step-functions';
 
-export { LifecycleViolation } from './deployed-functions';
 export type { ProgressEvent, RequestResult } from './deployed-functions';
 
 export interface LocalCloudFormationOptions {
@@ -115,11 +113,6 @@ export class LocalCloudFormation {
     return this.functions.lambda;
   }
 
-  /** The emulated Step Functions running the stack's waiter. */
-  get stepFunctions(): LocalStepFunctions {
-    return this.functions.stepFunctions;
-  }
-
   get stackName(): string {
     return this.stack.stackName;
   }
@@ -194,8 +187,8 @@ export class LocalCloudFormation {
   protonPermissions(options: { readonly before?: string } = {}): ProtonPermission[] {
     const { partition, region, account } = this.target;
     const prefix = `arn:${partition}:proton:${region}:${account}:service/`;
-    const inPlace = options.before === undefined ? undefined : ((deps: Set<string>) => (id: string) => deps.has(id))(dependenciesOf(this.stack.template, options.before));
-    return this.handlerRoles(inPlace).map(({ accessKeyId, statements }) => {
+    const inPlace = options.before === undefined ? undefined : dependenciesOf(this.stack.template, options.before);
+    return this.handlerRoles(inPlace && ((id) => inPlace.has(id))).map(({ accessKeyId, statements }) => {
       const names = (action: string) => allowedResources(statements, action).filter((arn) => arn.startsWith(prefix)).map((arn) => {
         const name = arn.slice(prefix.length);
         if (/[*?/]/.test(name)) {
@@ -236,9 +229,9 @@ export class LocalCloudFormation {
       return { stackStatus: this.status, requests: results };
     }
     this.setStatus('ROLLBACK_IN_PROGRESS');
-    await this.inWaves([...this.resources.keys()].reverse(), async (id) => {
+    await this.inWaves([...this.resources.keys()], async (id) => {
       results.push(await this.deleteResource(id));
-    });
+    }, 'delete');
     this.setStatus(this.resources.size === 0 ? 'ROLLBACK_COMPLETE' : 'ROLLBACK_FAILED');
     return { stackStatus: this.status, requests: results };
   }
@@ -315,9 +308,9 @@ export class LocalCloudFormation {
   async deleteStack(): Promise<StackOperation> {
     const results: RequestResult[] = [];
     this.setStatus('DELETE_IN_PROGRESS');
-    await this.inWaves([...this.resources.keys()].reverse(), async (id) => {
+    await this.inWaves([...this.resources.keys()], async (id) => {
       results.push(await this.deleteResource(id));
-    });
+    }, 'delete');
     this.setStatus(this.resources.size === 0 ? 'DELETE_COMPLETE' : 'DELETE_FAILED');
     return { stackStatus: this.status, requests: results };
   }
@@ -421,25 +414,20 @@ export class LocalCloudFormation {
     });
   }
 
-  /** Runs `fn` over resources, each once those it references are done (CloudFormation's order). */
-  private async inWaves(ids: readonly string[], fn: (id: string) => Promise<void>): Promise<void> {
+  /**
+   * Runs `fn` over resources in CloudFormation's order, independent ones at once:
+   * each after the resources it depends on, or for Deletes, before them.
+   */
+  private async inWaves(ids: readonly string[], fn: (id: string) => Promise<void>, order: 'create' | 'delete' = 'create'): Promise<void> {
+    const template = this.stack.template;
+    const dependencies = new Map(ids.map((id) => [id, template.Resources[id] ? dependenciesOf(template, id) : new Set<string>()]));
+    const waitsFor = (id: string, other: string) => order === 'create' ? dependencies.get(id)!.has(other) : dependencies.get(other)!.has(id);
     const remaining = new Set(ids);
     while (remaining.size > 0) {
-      const ready = [...remaining].filter((id) => ![...remaining].some((other) => other !== id && this.dependsOn(id, other)));
-      const wave = ready.length > 0 ? ready : [...remaining];
+      const wave = [...remaining].filter((id) => ![...remaining].some((other) => other !== id && waitsFor(id, other)));
       wave.forEach((id) => remaining.delete(id));
       await Promise.all(wave.map(fn));
     }
-  }
-
-  private dependsOn(id: string, other: string): boolean {
-    const resource = this.stack.template.Resources[id] as { DependsOn?: string | string[] } | undefined;
-    if (!resource) {
-      return false;
-    }
-    const dependsOn = ([] as string[]).concat(resource.DependsOn ?? []);
-    const text = JSON.stringify(this.stack.template.Resources[id]);
-    return dependsOn.includes(other) || text.includes(`{"Ref":"${other}"}`) || text.includes(`"Fn::GetAtt":["${other}"`);
   }
 
   private setStatus(status: string): void {
@@ -455,8 +443,4 @@ export class LocalCloudFormation {
       throw new Error('the new template changes resources other than custom resources and IAM policies: their updates are not emulated');
     }
   }
-}
-
-function isCustomResource(type: string): boolean {
-  return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
 }
