@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import { Duration, Stack } from 'aws-cdk-lib';
-import { LocalCloudFormation, LogRecord, MAX_RESPONSE_BYTES, RequestResult, StackOperation, synthesize } from './local-cloudformation';
-import { cancelStack, LocalDeployment, operations, withDeployment } from './local-cloudformation/fixture';
+import {
+  cancelStack, handlerSteps, LocalCloudFormation, LocalDeployment, LogRecord, MAX_RESPONSE_BYTES, operations, RequestResult, StackOperation, synthesize, withDeployment,
+} from './local-cloudformation';
 import { RecordedCall, SCENARIOS } from './local-proton';
 
 // End to end: each Create goes from CloudFormation's request through the provider
@@ -67,29 +68,12 @@ function at(startMs: number, seconds: number): string {
   return new Date(startMs + seconds * 1000).toISOString();
 }
 
-/** The handler's log lines (one JSON object per step). */
-function handlerSteps(logs: readonly LogRecord[]): Array<Record<string, unknown>> {
-  return logs.filter((l) => !l.functionLogicalId.includes('framework') && l.message.startsWith('{'))
-    .map((l) => JSON.parse(l.message) as Record<string, unknown>);
-}
-
-/** Checks the response echoes its request, fits CloudFormation's limit, and returns it. */
-function responseOf(result: RequestResult) {
-  expect(result.responseBytes).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
-  expect(result.response).toMatchObject({
-    StackId: result.request.StackId,
-    RequestId: result.request.RequestId,
-    LogicalResourceId: result.request.LogicalResourceId,
-  });
-  return result.response;
-}
-
 /** Checks a failed Create rolled back with a Delete that reached neither the handler nor Proton. */
 function expectRolledBackWithoutProton(run: CreateRun, callsOfCreate: number): void {
   expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
   const [create, rollback] = run.operation.requests;
   expect(rollback.request).toMatchObject({ RequestType: 'Delete', PhysicalResourceId: create.response.PhysicalResourceId });
-  expect(responseOf(rollback)).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.response.PhysicalResourceId });
+  expect(rollback.response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.response.PhysicalResourceId });
   expect(run.calls).toHaveLength(callsOfCreate);
 }
 
@@ -100,7 +84,7 @@ describe('Create', () => {
 
     // THEN CloudFormation receives one SUCCESS with every attribute
     expect(run.operation.stackStatus).toBe('CREATE_COMPLETE');
-    expect(responseOf(run.create)).toEqual({
+    expect(run.create.response).toEqual({
       Status: 'SUCCESS',
       Reason: 'SUCCESS',
       StackId: run.cfn.stackId,
@@ -151,6 +135,8 @@ describe('Create', () => {
     expect(leaks(handler)).toEqual([]);
     // The framework's retry error carries the whole event, and the Lambda runtime logs it at ERROR;
     // the framework's functions write only FATAL (their LoggingConfig), so it never reaches CloudWatch.
+    // The search finds the signature where it is: in the framework's unwritten ERROR records.
+    expect(leaks(run.cfn.logs).length).toBeGreaterThan(0);
     expect(leaks(run.cfn.logs).every((l) => l.functionLogicalId.includes('framework') && l.level === 'ERROR' && !l.written)).toBe(true);
     expect(leaks(run.cfn.logs.filter((l) => l.written))).toEqual([]);
   });
@@ -158,7 +144,7 @@ describe('Create', () => {
   test('without waiting, completes at CANCELLING as soon as the cancel is sent', async () => {
     const run = await createStack('NoWait', ({ proton }) => proton.addService(SERVICE, SCENARIOS['in-progress']));
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
     expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment']);
     expect(run.create.elapsedSeconds).toBe(0);
   });
@@ -166,7 +152,7 @@ describe('Create', () => {
   test('cancel fails: reports FAILED by default', async () => {
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-fails']));
 
-    expect(responseOf(run.create)).toMatchObject({
+    expect(run.create.response).toMatchObject({
       Status: 'SUCCESS',
       PhysicalResourceId: SERVICE,
       Data: { DeploymentStatus: 'FAILED', DeploymentStatusMessage: 'Cancellation of the deployment failed.', CancellationRequested: 'true' },
@@ -177,7 +163,7 @@ describe('Create', () => {
   test('cancel fails with failUnlessCancelled: the Create fails, naming the status', async () => {
     const run = await createStack('FailUnlessCancelled', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-fails']));
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE, Data: {} });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE, Data: {} });
     expect(run.create.response.Reason).toMatch(/^The pipeline deployment of Proton service 'web-api' in us-east-1 ended FAILED, not CANCELLED, and failUnlessCancelled is set\.\n\nLogs: \/aws\/lambda\/FailUnlessCancelled-/);
     expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
   });
@@ -186,7 +172,7 @@ describe('Create', () => {
     // GIVEN a deployment that succeeds 30 s in, before the 120 s cancellation can complete
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['succeeds-first']));
 
-    expect(responseOf(run.create)).toMatchObject({
+    expect(run.create.response).toMatchObject({
       Status: 'SUCCESS',
       Data: { DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'true', LastDeploymentSucceededAt: at(run.startMs, 30) },
     });
@@ -210,20 +196,20 @@ describe('Create', () => {
       'GetService 200', 'CancelServicePipelineDeployment 400', 'GetService 200',
     ]);
     expect(handlerSteps(run.create.logs).slice(1)).toEqual([{ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' }]);
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'SUCCEEDED' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'SUCCEEDED' } });
   });
 
   test('deployment finished first with failUnlessCancelled: the Create fails', async () => {
     const run = await createStack('FailUnlessCancelled', ({ proton }) => proton.addService(SERVICE, SCENARIOS['succeeds-first']));
 
-    expect(responseOf(run.create).Status).toBe('FAILED');
+    expect(run.create.response.Status).toBe('FAILED');
     expect(run.create.response.Reason).toMatch(/'web-api' in us-east-1 ended SUCCEEDED, not CANCELLED/);
   });
 
   test('nothing in progress: succeeds and reports the status, without a cancel', async () => {
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS.succeeded));
 
-    expect(responseOf(run.create)).toMatchObject({
+    expect(run.create.response).toMatchObject({
       Status: 'SUCCESS',
       PhysicalResourceId: SERVICE,
       Data: { DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'false' },
@@ -234,7 +220,7 @@ describe('Create', () => {
   test('nothing in progress with failIfNothingToCancel: the Create fails and its rollback Delete is a no-op', async () => {
     const run = await createStack('FailIfNothing', ({ proton }) => proton.addService(SERVICE, SCENARIOS.succeeded));
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
     expect(run.create.response.Reason).toMatch(/^Nothing to cancel: the pipeline deployment of Proton service 'web-api' in us-east-1 is SUCCEEDED, not IN_PROGRESS, and failIfNothingToCancel is set\./);
     expectRolledBackWithoutProton(run, 1);
   });
@@ -243,7 +229,7 @@ describe('Create', () => {
     // GIVEN a cancellation already under way, ending 60 s after the service was added
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS.cancelling));
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'false' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'false' } });
     expect(operations(run.calls)).toEqual(Array(6).fill('GetService'));
     expect(run.create.elapsedSeconds).toBe(60);
   });
@@ -251,7 +237,7 @@ describe('Create', () => {
   test('service missing: fails, naming service and region; the failed Create is then deleted without a Proton call', async () => {
     const run = await createStack('Default', () => undefined);
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
     expect(run.create.response.Reason).toMatch(/^Proton service 'web-api' in us-east-1 was not found \(AWS Proton said: .*\); check serviceName/);
     expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual(['GetService 404']);
     // The framework answers the Delete of its failed-Create marker itself: the handler never runs.
@@ -263,7 +249,7 @@ describe('Create', () => {
   test('service without pipeline: fails with what to do', async () => {
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['no-pipeline']));
 
-    expect(responseOf(run.create).Status).toBe('FAILED');
+    expect(run.create.response.Status).toBe('FAILED');
     expect(run.create.response.Reason).toMatch(/^Proton service 'web-api' in us-east-1 has no service pipeline/);
     expect(operations(run.calls)).toEqual(['GetService']);
   });
@@ -275,7 +261,7 @@ describe('Create', () => {
       proton.allow(cfn.handlerRoles()[0].accessKeyId, ['another-service']);
     });
 
-    expect(responseOf(run.create).Status).toBe('FAILED');
+    expect(run.create.response.Status).toBe('FAILED');
     expect(run.create.response.Reason).toMatch(/^Access denied to proton:GetService on Proton service 'web-api' in us-east-1 \(AWS Proton said: User: .* is not authorized/);
     expect(run.calls.map((c) => `${c.errorType} ${c.accessKeyId}`)).toEqual([`AccessDeniedException ${run.handlerKey}`]);
   });
@@ -284,7 +270,7 @@ describe('Create', () => {
     // GIVEN a cancellation that never completes, and a 1-minute timeout
     const run = await createStack('ShortTimeout', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-hangs']));
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(
       /^Timed out after 1m 0s waiting for the pipeline deployment of Proton service 'web-api' in us-east-1 to reach a final status; last status: CANCELLING\./);
     // The handler gives up at its timeout, well before CloudFormation's ServiceTimeout.
@@ -301,7 +287,7 @@ describe('Create', () => {
 
     expect(spec).toHaveLength(51_200);
     expect(run.calls.some((c) => c.operation === 'GetService' && c.status === 200)).toBe(true);
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
     expect(run.create.responseBytes).toBeLessThan(2_000);
     expect(JSON.stringify(run.operation)).not.toContain(canary);
     expect(run.cfn.logs.filter((l) => l.message.includes(canary))).toEqual([]);
@@ -313,7 +299,7 @@ describe('Create', () => {
     const run = await createStack('Default', ({ proton }) =>
       proton.addService(SERVICE, { pipeline: { status: 'FAILED', deploymentStatusMessage: message } }));
 
-    const data = responseOf(run.create).Data as Record<string, string>;
+    const data = run.create.response.Data as Record<string, string>;
     expect(data.DeploymentStatusMessage.endsWith('…')).toBe(true);
     expect(message.startsWith(data.DeploymentStatusMessage.slice(0, -1))).toBe(true);
     expect(run.create.responseBytes).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
@@ -327,7 +313,7 @@ describe('Create over a faulty wire (the SDK retries in real time)', () => {
       proton.injectFaults('GetService', { kind: 'throttle', times: 2 });
     });
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
     expect(run.calls.slice(0, 4).map((c) => `${c.operation} ${c.status}`)).toEqual([
       'GetService 429', 'GetService 429', 'GetService 200', 'CancelServicePipelineDeployment 200',
     ]);
@@ -339,7 +325,7 @@ describe('Create over a faulty wire (the SDK retries in real time)', () => {
       proton.injectFaults('GetService', { kind: 'throttle', times: Infinity });
     });
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
     expect(run.create.response.Reason).toMatch(
       /^AWS Proton kept throttling proton:GetService for Proton service 'web-api' in us-east-1\b.*deploy again later/s);
     expect(run.calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 429]);
@@ -352,7 +338,7 @@ describe('Create over a faulty wire (the SDK retries in real time)', () => {
       proton.injectFaults('CancelServicePipelineDeployment', { kind: 'error', name: 'InternalServerException' }, { kind: 'unavailable' });
     });
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'true' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'true' } });
     expect(run.calls.filter((c) => c.operation === 'CancelServicePipelineDeployment').map((c) => c.status)).toEqual([500, 503, 200]);
   });
 
@@ -362,7 +348,7 @@ describe('Create over a faulty wire (the SDK retries in real time)', () => {
       proton.injectFaults('GetService', { kind: 'drop' });
     });
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
+    expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
     expect(run.calls.slice(0, 2).map((c) => `${c.operation} ${c.fault ?? c.status}`)).toEqual(['GetService drop', 'GetService 200']);
   });
 
@@ -372,10 +358,9 @@ describe('Create over a faulty wire (the SDK retries in real time)', () => {
       await proton.shutDown();
     });
 
-    expect(responseOf(run.create)).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
     expect(run.create.response.Reason).toMatch(
       /^Could not reach AWS Proton for Proton service 'web-api' in us-east-1 \(ECONNREFUSED\b.*remove this construct/s);
-    expect(run.calls).toEqual([]);
     expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
   });
 });
