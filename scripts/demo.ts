@@ -16,8 +16,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { LocalCloudFormation, ProgressEvent } from '../test/local-cloudformation';
-import { Fault, LocalProton, SCENARIOS, ServiceOptions } from '../test/local-proton';
+import { LocalCloudFormation, ProgressEvent } from '../local/cloudformation';
+import { Fault, LocalProton, SCENARIOS, ServiceOptions } from '../local/proton';
 
 const ROOT = path.join(__dirname, '..');
 

@@ -5,10 +5,9 @@ import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../lib';
-import { cancelStack, LocalCloudFormation, RequestResult, synthesize, withDeployment } from './local-cloudformation';
-import { hostProcess } from './local-cloudformation/module-loader';
-import { CloudFormationRequest, violations } from './local-cloudformation/requests';
-import { EmulatedClock, SCENARIOS } from './local-proton';
+import { CloudFormationRequest, hostProcess, LocalCloudFormation, RequestResult, synthesize, violations, withDeployment } from '../local/cloudformation';
+import { EmulatedClock, SCENARIOS } from '../local/proton';
+import { cancelStack } from './cancel-stack';
 
 // The local lifecycle's own rules, so that what the end-to-end tests show can be
 // trusted: the waiter follows the synthesized state machine down to its Catch,

@@ -2,7 +2,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
-import { cancelStack, StackAssembly, synthesize } from './local-cloudformation';
+import { StackAssembly, synthesize } from '../local/cloudformation';
+import { cancelStack } from './cancel-stack';
 
 // The handler runs on AWS Lambda's Node.js runtime, not on the Node.js that runs
 // jest: one Create through the local lifecycle, in a child process on the
@@ -49,7 +50,7 @@ const major = runtimeMajor();
   // WHEN one Create runs in a child process on that binary
   const child = spawnSync(node, [
     path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
-    path.join(__dirname, 'local-cloudformation', 'run-create.ts'),
+    path.join(__dirname, '..', 'local', 'cloudformation', 'run-create.ts'),
     assemblyDir,
     'Runtime',
   ], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });

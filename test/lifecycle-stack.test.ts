@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import { Stack } from 'aws-cdk-lib';
 import { CancelPipelineDeployment } from '../lib';
-import { cancelStack, handlerSteps, LocalDeployment, operations, RequestResult, synthesize, withDeployment } from './local-cloudformation';
-import { PipelineOptions, RecordedCall, SCENARIOS, serviceNameOf } from './local-proton';
+import { handlerSteps, LocalDeployment, operations, RequestResult, synthesize, withDeployment } from '../local/cloudformation';
+import { PipelineOptions, RecordedCall, SCENARIOS, serviceNameOf } from '../local/proton';
+import { cancelStack } from './cancel-stack';
 
 // End to end across a stack's life: Update (changed trigger, new service name),
 // rollback, Delete, and two instances sharing one provider. Each stack version

@@ -1,9 +1,10 @@
 import * as fs from 'fs';
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
-  cancelStack, handlerSteps, LocalCloudFormation, LocalDeployment, LogRecord, MAX_RESPONSE_BYTES, operations, RequestResult, StackOperation, synthesize, withDeployment,
-} from './local-cloudformation';
-import { RecordedCall, SCENARIOS } from './local-proton';
+  handlerSteps, LocalCloudFormation, LocalDeployment, LogRecord, MAX_RESPONSE_BYTES, operations, RequestResult, StackOperation, synthesize, withDeployment,
+} from '../local/cloudformation';
+import { RecordedCall, SCENARIOS } from '../local/proton';
+import { cancelStack } from './cancel-stack';
 
 // End to end: each Create goes from CloudFormation's request through the provider
 // framework's own code and the bundled handler (both from the synthesized

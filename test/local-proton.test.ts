@@ -5,7 +5,7 @@ import {
   ProtonClient,
   ProtonClientConfig,
 } from '@aws-sdk/client-proton';
-import { LocalProton, ProtonErrorName, SCENARIOS } from './local-proton';
+import { LocalProton, ProtonErrorName, SCENARIOS } from '../local/proton';
 
 // Tests of the local Proton endpoint itself, through the real @aws-sdk/client-proton over HTTP.
 

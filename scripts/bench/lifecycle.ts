@@ -1,9 +1,9 @@
 /**
  * Sections 4 and 5: a Create that cancels a pipeline deployment, through the
- * local CloudFormation lifecycle (test/local-cloudformation: the provider
+ * local CloudFormation lifecycle (local/cloudformation: the provider
  * framework's own code and the bundled handler from the synthesized assembly,
  * the waiter's retry policy from its state machine definition, the response PUT)
- * against the local Proton endpoint (test/local-proton).
+ * against the local Proton endpoint (local/proton).
  *
  * Compression: the harness, the waiter and the endpoint share one clock that
  * runs `TIME_SCALE` times faster than real time, so a 2-minute cancellation
@@ -18,8 +18,8 @@ import { join } from 'path';
 import { App, CfnResource, CustomResource, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../../lib';
-import { withDeployment } from '../../test/local-cloudformation';
-import { LocalProton, serviceNameOf } from '../../test/local-proton';
+import { withDeployment } from '../../local/cloudformation';
+import { LocalProton, serviceNameOf } from '../../local/proton';
 import { resolveLongest } from './limits';
 import { median } from './stats';
 import { serviceName, Template } from './synth';

@@ -124,9 +124,9 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## From final status to response',
     '',
-    'A Create of one instance through the local CloudFormation lifecycle (test/local-cloudformation: the provider framework\'s own code '
+    'A Create of one instance through the local CloudFormation lifecycle (local/cloudformation: the provider framework\'s own code '
       + 'and the bundled handler from the synthesized assembly, the waiter\'s retry policy from its state machine, the response PUT) '
-      + 'against the local Proton endpoint (test/local-proton). Latency runs from the moment the pipeline reaches its final status on the '
+      + 'against the local Proton endpoint (local/proton). Latency runs from the moment the pipeline reaches its final status on the '
       + 'endpoint to the framework\'s response PUT.',
     '',
     `Compressed time: the lifecycle, the waiter and the endpoint share one clock running ${TIME_SCALE}x real time; the waiter's retry interval `

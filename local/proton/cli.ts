@@ -1,7 +1,7 @@
 /**
  * Runs a local Proton endpoint by hand:
  *
- *   npx tsx test/local-proton/cli.ts --port 4566 --scenario in-progress [--service demo] [--time-scale 100]
+ *   npx tsx local/proton/cli.ts --port 4566 --scenario in-progress [--service demo] [--time-scale 100]
  *
  * Prints the endpoint and how to point the AWS CLI or SDK at it; stops on Ctrl-C.
  */

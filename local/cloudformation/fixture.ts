@@ -3,9 +3,7 @@
  * CloudFormation lifecycle, against a local Proton endpoint on the same frozen
  * clock, with the emulated IAM derived from the stack's own policies.
  */
-import { CfnOutput, Stack } from 'aws-cdk-lib';
-import { CancelPipelineDeployment, CancelPipelineDeploymentProps } from '../../lib';
-import { LocalProton, LocalProtonOptions, RecordedCall } from '../local-proton';
+import { LocalProton, LocalProtonOptions, RecordedCall } from '../proton';
 import { LogRecord } from './lambda';
 import { LocalCloudFormation, LocalCloudFormationOptions } from './local-cloudformation';
 
@@ -46,17 +44,6 @@ export async function withDeployment<T>(assemblyDir: string, stackName: string, 
     await cfn?.stop();
     await proton.stop();
   }
-}
-
-/** A stack with one `CancelPipelineDeployment` whose every attribute is a stack output. */
-export function cancelStack(scope: Stack, props: CancelPipelineDeploymentProps, id = 'Cancel'): CancelPipelineDeployment {
-  const cancel = new CancelPipelineDeployment(scope, id, props);
-  new CfnOutput(scope, `${id}DeploymentStatus`, { value: cancel.deploymentStatus });
-  new CfnOutput(scope, `${id}DeploymentStatusMessage`, { value: cancel.deploymentStatusMessage });
-  new CfnOutput(scope, `${id}PipelineArn`, { value: cancel.pipelineArn });
-  new CfnOutput(scope, `${id}CancellationRequested`, { value: cancel.cancellationRequested });
-  new CfnOutput(scope, `${id}LastDeploymentAttemptedAt`, { value: cancel.lastDeploymentAttemptedAt });
-  return cancel;
 }
 
 /** Operation names of calls, e.g. ['GetService', 'CancelServicePipelineDeployment']. */

@@ -4,9 +4,9 @@
  * prints the outcome as one JSON line. For running the bundled handler under
  * another Node.js binary (the major of its Lambda runtime):
  *
- *   /path/to/node24 node_modules/tsx/dist/cli.mjs test/local-cloudformation/run-create.ts <assembly dir> <stack name>
+ *   /path/to/node24 node_modules/tsx/dist/cli.mjs local/cloudformation/run-create.ts <assembly dir> <stack name>
  */
-import { SCENARIOS } from '../local-proton';
+import { SCENARIOS } from '../proton';
 import { withDeployment } from './fixture';
 
 async function main(): Promise<void> {

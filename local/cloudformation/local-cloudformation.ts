@@ -6,7 +6,7 @@
  * served locally (invoking a function, starting the waiter, the response PUT),
  * and each response is checked as CloudFormation would take it.
  */
-import { EmulatedClock } from '../local-proton';
+import { EmulatedClock } from '../proton';
 import { dependenciesOf, DeployTarget, isCustomResource, StackAssembly } from './assembly';
 import { Clock } from './clock';
 import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';

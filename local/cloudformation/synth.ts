@@ -7,14 +7,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 
-/** The bundled handler the construct's functions ship (built by `npm run bundle`). */
-export const HANDLER_ASSET = path.join(__dirname, '..', '..', 'assets', 'handler', 'index.js');
-
 /** Builds an app with `build`, synthesizes it into a new temporary directory, and returns that directory. */
 export function synthesize(build: (app: App) => void): string {
-  if (!fs.existsSync(HANDLER_ASSET)) {
-    throw new Error(`${HANDLER_ASSET} is missing: run 'npm run bundle' first`);
-  }
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-lifecycle-'));
   const app = new App({ outdir });
   build(app);
