@@ -5,7 +5,7 @@
  */
 import { formatDuration, truncate } from './decide';
 import { retryKind } from './retry';
-import { CALL_BUDGET_MS, MAX_ATTEMPTS } from './sdk';
+import { CALL_BUDGET_MS } from './sdk';
 
 /** Where a failure happened, for the message. */
 export interface Context {
