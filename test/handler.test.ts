@@ -653,6 +653,14 @@ describe('a poll that fails', () => {
     expect(sleeps).toEqual([]);
   });
 
+  test('fails at exactly the timeout', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
+    jest.spyOn(Date, 'now').mockReturnValue(1_800_000_000_000);
+
+    await expect(isComplete(waiting(600_000))).rejects.toThrow('AWS Proton kept throttling proton:GetService');
+    await expect(isComplete(waiting(599_999))).resolves.toEqual({ IsComplete: false });
+  });
+
   test('is made with one attempt, so the waiter repeats it instead of the SDK', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
