@@ -4,6 +4,8 @@ export type { ProtonErrorName } from './errors';
 export type { Fault } from './faults';
 export { LocalProton } from './local-proton';
 export type { LocalProtonOptions, RecordedCall } from './local-proton';
+export { DEFAULT_RATE_LIMITS } from './rate-limits';
+export type { OperationStats, RateLimit } from './rate-limits';
 export { SCENARIOS } from './scenarios';
 export { serviceNameOf } from './wire';
 export type { ScenarioName } from './scenarios';
