@@ -6,7 +6,7 @@ import {
   ProtonClientConfig,
 } from '@aws-sdk/client-proton';
 import * as fc from 'fast-check';
-import { DEFAULT_RATE_LIMITS, LocalProton, ProtonErrorName, SCENARIOS } from '../local/proton';
+import { DEFAULT_RATE_LIMITS, deploymentId, LocalProton, ProtonErrorName, SCENARIOS } from '../local/proton';
 import { RateLimiter } from '../local/proton/rate-limits';
 
 // Tests of the local Proton endpoint itself, through the real @aws-sdk/client-proton over HTTP.
@@ -136,6 +136,17 @@ describe('wire shapes', () => {
     expect(out.service!.spec).toHaveLength(51_200);
   });
 
+  test('deployment ids are UUIDs, as the DeploymentId shape requires, distinct per service and deployment, the same on every run', () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 100 }), fc.integer({ min: 1, max: 1e6 }), (name, n) => {
+      expect(deploymentId(name, n)).toMatch(uuid);
+      expect(deploymentId(name, n)).not.toBe(deploymentId(name, n + 1));
+      expect(deploymentId(name, n)).not.toBe(deploymentId(`${name}x`, n));
+    }));
+    // the same on every run: pinned
+    expect([deploymentId('svc', 1), deploymentId('svc', 2)]).toEqual(['92f16823-f14c-52b4-9c7b-8bc39f9c79bd', '1f2a65a0-9744-566a-856a-32dda6ebb35d']);
+  });
+
   test('a service without pipeline has no pipeline member', async () => {
     proton.addService('no-pipe', SCENARIOS['no-pipeline']);
 
@@ -167,8 +178,8 @@ describe('wire shapes', () => {
       templateMajorVersion: '1',
       templateMinorVersion: '0',
       deploymentStatus: 'CANCELLING',
-      lastAttemptedDeploymentId: 'web-api-deployment-2',
-      lastSucceededDeploymentId: 'web-api-deployment-1',
+      lastAttemptedDeploymentId: deploymentId('web-api', 2),
+      lastSucceededDeploymentId: deploymentId('web-api', 1),
     });
   });
 
@@ -210,7 +221,7 @@ describe('pipeline state over time', () => {
     const pipeline = (await getService('svc')).service!.pipeline!;
     expect(pipeline.deploymentStatus).toBe('CANCELLED');
     expect(pipeline.deploymentStatusMessage).toBe('User initiated cancellation.');
-    expect(pipeline.lastSucceededDeploymentId).toBe('svc-deployment-1');
+    expect(pipeline.lastSucceededDeploymentId).toBe(deploymentId('svc', 1));
   });
 
   test('a failed cancellation ends FAILED', async () => {

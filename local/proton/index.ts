@@ -7,6 +7,7 @@ export type { LocalProtonOptions, RecordedCall } from './local-proton';
 export { DEFAULT_RATE_LIMITS } from './rate-limits';
 export type { OperationStats, RateLimit } from './rate-limits';
 export { SCENARIOS } from './scenarios';
+export { deploymentId } from './service';
 export { serviceNameOf } from './wire';
 export type { ScenarioName } from './scenarios';
 export type { PipelineOptions, PipelineStatus, ServiceOptions } from './service';
