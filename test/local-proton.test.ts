@@ -361,14 +361,14 @@ describe('errors', () => {
     ['AccessDeniedException', 403],
     ['ResourceNotFoundException', 404],
     ['ConflictException', 409],
-    ['ServiceQuotaExceededException', 402],
     ['ThrottlingException', 429],
     ['InternalServerException', 500],
   ])('%s surfaces in the SDK with status %d', async (name, status) => {
+    // (CancelServicePipelineDeployment may return each of them)
     proton.addService('svc');
-    proton.injectFaults('GetService', { kind: 'error', name, message: 'injected' });
+    proton.injectFaults('CancelServicePipelineDeployment', { kind: 'error', name, message: 'injected' });
 
-    const error = await rejection(getService('svc'));
+    const error = await rejection(cancel('svc'));
 
     expect(error.name).toBe(name);
     expect(error.message).toBe('injected');
@@ -499,9 +499,18 @@ describe('faults', () => {
     expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
     expect((await rejection(getService('other'))).name).toBe('ThrottlingException');
 
+    // An error fault waits for an operation that may return it: GetService cannot be a ConflictException.
     proton.injectFaults('*', { kind: 'error', name: 'ConflictException' });
+    expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
     expect((await rejection(cancel('svc'))).name).toBe('ConflictException');
     expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
+  });
+
+  test('fails on an error fault the operation cannot return in Proton\'s model', () => {
+    expect(() => proton.injectFaults('GetService', { kind: 'error', name: 'ConflictException' }))
+      .toThrow(/fault error for GetService: Proton's model does not let GetService return ConflictException/);
+    expect(() => proton.injectFaults('GetService', { kind: 'error', name: 'SerializationException' })).toThrow(/SerializationException/);
+    expect(() => proton.injectFaults('CancelServicePipelineDeployment', { kind: 'error', name: 'ConflictException' })).not.toThrow();
   });
 });
 
