@@ -85,11 +85,6 @@ describe('build.yml', () => {
     expect(ciCommands.map(command => command.replace(/ --.*/, ''))).toEqual(readmeCommands);
   });
 
-  test('uses Node.js 20 or newer', () => {
-    const versions = [...buildYml.matchAll(/node-version: (\d+)/g)].map(match => Number(match[1]));
-    expect(versions.length).toBeGreaterThan(0);
-    versions.forEach(version => expect(version).toBeGreaterThanOrEqual(20));
-  });
 });
 
 describe('release.yml', () => {
@@ -161,6 +156,27 @@ describe('release.yml', () => {
 });
 
 describe('both workflows', () => {
+  const releasing = () => /^## Releasing\n([\s\S]*?)^## /m.exec(read('README.md'))![1];
+
+  test('set up one Node.js version, 20 or newer, the one the README names', () => {
+    const versions = [...`${buildYml}${releaseYml}`.matchAll(/node-version: (\d+)/g)].map(match => Number(match[1]));
+
+    expect(versions.length).toBeGreaterThan(1);
+    expect(new Set(versions).size).toBe(1);
+    expect(versions[0]).toBeGreaterThanOrEqual(20);
+    expect(releasing()).toContain(`Node.js ${versions[0]}`);
+  });
+
+  test('the README names the jsii-pacmak and publib versions the release pins', () => {
+    const pins = [...releaseYml.matchAll(/(jsii-pacmak|publib)@(\d+\.\d+\.\d+)/g)].map(match => `${match[1]} ${match[2]}`);
+
+    expect([...new Set(pins)].sort()).toEqual([expect.stringMatching(/^jsii-pacmak /), expect.stringMatching(/^publib /)]);
+    for (const pin of new Set(pins)) {
+      const [tool, version] = pin.split(' ');
+      expect(releasing()).toMatch(new RegExp(`\`${tool}\` \\(pinned, ${version.replace(/\./g, '\\.')}\\)`));
+    }
+  });
+
   test.each([['build.yml', buildYml], ['release.yml', releaseYml]])('%s pins every action to a commit and only reads the repository', (_file, workflow) => {
     const uses = [...workflow.matchAll(/uses: (\S+)/g)].map(match => match[1]);
 
