@@ -51,6 +51,7 @@ function fileWorkPending(): boolean {
 interface Sleeper {
   readonly atMs: number;
   readonly wake: () => void;
+  cancelled: boolean;
 }
 
 /**
@@ -66,8 +67,9 @@ interface Sleeper {
  * own work takes no emulated time.
  */
 export class Waits {
+  /** Pending waits, the earliest first. */
   private sleepers: Sleeper[] = [];
-  private flushing?: NodeJS.Timeout;
+  private flushing = false;
   private quiet = 0;
   /** Host work of the functions pending (zero-delay timers): it keeps the clock still. */
   private held = 0;
@@ -101,11 +103,21 @@ export class Waits {
         settle();
       };
     }
-    const sleeper: Sleeper = { atMs: this.clock.nowMs() + ms, wake };
-    this.sleepers.push(sleeper);
-    this.flushing ??= setTimeout(() => this.flush(), REAL_PAUSE_MS);
+    const sleeper: Sleeper = { atMs: this.clock.nowMs() + ms, wake, cancelled: false };
+    // Binary search: the first pending wait due later than this one.
+    let low = 0;
+    for (let high = this.sleepers.length; low < high;) {
+      const middle = (low + high) >>> 1;
+      if (this.sleepers[middle].atMs <= sleeper.atMs) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+    this.sleepers.splice(low, 0, sleeper);
+    this.schedule(0);
     return () => {
-      this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+      sleeper.cancelled = true;
     };
   }
 
@@ -126,31 +138,54 @@ export class Waits {
     return sandboxTimers(this);
   }
 
+  /** Checks again after `realMs` real milliseconds (0: at the host's next turn), unless a check is pending. */
+  private schedule(realMs: number): void {
+    if (this.flushing) {
+      return;
+    }
+    this.flushing = true;
+    const check = () => {
+      this.flushing = false;
+      this.flush();
+    };
+    if (realMs > 0) {
+      setTimeout(check, realMs);
+    } else {
+      setImmediate(check);
+    }
+  }
+
   private flush(): void {
-    this.flushing = undefined;
+    while (this.sleepers.length > 0 && this.sleepers[0].cancelled) {
+      this.sleepers.shift();
+    }
     if (this.sleepers.length === 0) {
       return;
     }
     if (this.busy() || http.inFlight > 0 || this.held > 0 || fileWorkPending()) {
       this.quiet = 0;
-    } else {
-      this.quiet += 1;
+      this.schedule(REAL_PAUSE_MS);
+      return;
     }
+    // Quiet: confirm over the host's next turns (an answer just read may still be on its way to its caller).
+    this.quiet += 1;
     if (this.quiet < QUIET_CHECKS) {
-      this.flushing = setTimeout(() => this.flush(), REAL_PAUSE_MS);
+      this.schedule(0);
       return;
     }
     this.quiet = 0;
-    const earliest = Math.min(...this.sleepers.map((s) => s.atMs));
+    const earliest = this.sleepers[0].atMs;
     const now = this.clock.nowMs();
     if (earliest > now) {
       this.clock.advance((earliest - now) / 1000);
     }
-    const due = this.sleepers.filter((s) => s.atMs <= this.clock.nowMs());
-    this.sleepers = this.sleepers.filter((s) => !due.includes(s));
-    due.forEach((s) => s.wake());
+    let due = 0;
+    while (due < this.sleepers.length && this.sleepers[due].atMs <= earliest) {
+      due += 1;
+    }
+    this.sleepers.splice(0, due).filter((s) => !s.cancelled).forEach((s) => s.wake());
     if (this.sleepers.length > 0) {
-      this.flushing = setTimeout(() => this.flush(), REAL_PAUSE_MS);
+      this.schedule(0);
     }
   }
 }
