@@ -5,26 +5,53 @@
 import { ATTRIBUTE, Attributes } from '../lib/contract';
 import { PipelineState } from './sdk';
 
-/** Statuses the handler keeps polling through; every other status is final. */
-const WAITING_STATUSES = ['IN_PROGRESS', 'CANCELLING'];
-
 /** Longest `DeploymentStatusMessage` returned, in bytes of its JSON encoding. */
 export const MAX_MESSAGE_BYTES = 1_000;
 
 /** What Create and Update do first, given the status they read. */
 export type FirstStep = 'cancel' | 'wait' | 'nothing-to-cancel';
 
+/** During the wait: keep polling (`transitional`) or report (`final`). */
+export type WaitClass = 'transitional' | 'final';
+
+/**
+ * Every deployment status of AWS's published Proton model, classified on
+ * purpose (a test checks this table against the model's enum):
+ * - only `IN_PROGRESS` is cancelled;
+ * - `CANCELLING` is someone's cancellation under way: no second cancel, wait for its end;
+ * - `DELETE_IN_PROGRESS` is the pipeline being deleted: nothing to cancel, but a wait
+ *   that meets it keeps polling until `DELETE_COMPLETE` or `DELETE_FAILED`;
+ * - every other status is final and leaves nothing to cancel.
+ */
+export const STATUS_MODEL: Readonly<Record<string, { readonly firstStep: FirstStep; readonly wait: WaitClass }>> = {
+  IN_PROGRESS: { firstStep: 'cancel', wait: 'transitional' },
+  CANCELLING: { firstStep: 'wait', wait: 'transitional' },
+  DELETE_IN_PROGRESS: { firstStep: 'nothing-to-cancel', wait: 'transitional' },
+  SUCCEEDED: { firstStep: 'nothing-to-cancel', wait: 'final' },
+  FAILED: { firstStep: 'nothing-to-cancel', wait: 'final' },
+  CANCELLED: { firstStep: 'nothing-to-cancel', wait: 'final' },
+  DELETE_COMPLETE: { firstStep: 'nothing-to-cancel', wait: 'final' },
+  DELETE_FAILED: { firstStep: 'nothing-to-cancel', wait: 'final' },
+};
+
+/**
+ * A status this handler does not know (a newer model): never cancelled and
+ * final, so it is reported and can never hang a stack.
+ */
+const UNKNOWN_STATUS = { firstStep: 'nothing-to-cancel', wait: 'final' } as const;
+
+/** Whether the status is one of the published model's. */
+export function isKnownStatus(deploymentStatus: string): boolean {
+  return Object.prototype.hasOwnProperty.call(STATUS_MODEL, deploymentStatus);
+}
+
 export function firstStep(deploymentStatus: string): FirstStep {
-  switch (deploymentStatus) {
-    case 'IN_PROGRESS': return 'cancel';
-    case 'CANCELLING': return 'wait';
-    default: return 'nothing-to-cancel';
-  }
+  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).firstStep;
 }
 
 /** Whether polling ends at this status (`CANCELLED`, `FAILED`, `SUCCEEDED`, ...). */
 export function isFinal(deploymentStatus: string): boolean {
-  return !WAITING_STATUSES.includes(deploymentStatus);
+  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).wait === 'final';
 }
 
 /** The attributes CloudFormation exposes, bounded in size whatever Proton returns. */
