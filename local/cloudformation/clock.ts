@@ -247,6 +247,24 @@ function sandboxTimers(waits: Waits): SandboxTimers {
 }
 
 /**
+ * A `performance` whose `now()` (the monotonic clock) moves with the emulated
+ * clock, from 0 when the environment starts; every other member is the host's.
+ */
+export function emulatedPerformance(clock: Clock): typeof performance {
+  const originMs = clock.nowMs();
+  const now = () => clock.nowMs() - originMs;
+  return new Proxy(performance, {
+    get: (target, property) => {
+      if (property === 'now') {
+        return now;
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
  * A `Date` constructor of the host's main realm whose "now" is the emulated
  * clock: `Date.now()` and `new Date()`; every other use is the real `Date`.
  */

@@ -15,7 +15,7 @@ import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { format } from 'util';
 import * as vm from 'vm';
-import { Clock, emulatedDate, Waits } from './clock';
+import { Clock, emulatedDate, emulatedPerformance, Waits } from './clock';
 import { ModuleLoader, sandboxProcess } from './module-loader';
 
 /** A function as the stack defines it, resolved. */
@@ -304,6 +304,7 @@ export class LocalLambda {
       process: sandboxProcess({ ...fn.environment }, (text) => this.log(fn, started.container, 'WARN', text)),
       console,
       Date: emulatedDate(this.options.clock),
+      performance: emulatedPerformance(this.options.clock),
       ...this.options.waits.sandboxTimers(),
     }, fn.runtimeModules);
     const module = loader.load(path.join(fn.codeDirectory, `${file}.js`)) as Record<string, unknown>;

@@ -22,10 +22,11 @@ export interface SandboxGlobals {
   readonly setTimeout: typeof setTimeout;
   readonly clearTimeout: typeof clearTimeout;
   readonly AbortSignal: typeof AbortSignal;
+  readonly performance: typeof performance;
 }
 
 /** The parameters of the CommonJS wrapper, plus the globals an environment owns. */
-const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'process', 'console', 'Date', 'setTimeout', 'clearTimeout', 'AbortSignal'];
+const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'process', 'console', 'Date', 'setTimeout', 'clearTimeout', 'AbortSignal', 'performance'];
 
 interface LoadedModule {
   exports: unknown;
@@ -75,9 +76,9 @@ export class ModuleLoader {
       return module.exports;
     }
     const wrapper = compile(source, resolved);
-    const { process, console, Date, setTimeout, clearTimeout, AbortSignal } = this.globals;
+    const { process, console, Date, setTimeout, clearTimeout, AbortSignal, performance } = this.globals;
     wrapper.call(module.exports, module.exports, this.requireFrom(resolved), module, resolved, path.dirname(resolved),
-      process, console, Date, setTimeout, clearTimeout, AbortSignal);
+      process, console, Date, setTimeout, clearTimeout, AbortSignal, performance);
     return module.exports;
   }
 
