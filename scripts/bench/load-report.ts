@@ -23,6 +23,10 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+function caseLabel(r: LoadResult): string {
+  return `concurrency ${int(r.loadCase.lambdaConcurrency)}${r.loadCase.lanes ? `, ${r.loadCase.lanes} lanes` : ''}`;
+}
+
 function minutes(seconds: number): string {
   return `${fixed(seconds / 60, 1)} min`;
 }
@@ -34,10 +38,11 @@ function protonCell(result: LoadResult, operation: string): string {
 
 function resultsTable(run: LoadRun): string {
   return table(
-    ['Lambda concurrency', 'Completed', 'Failed', 'Stack', 'GetService calls / throttled', 'Cancel calls / throttled',
-      'Peak Proton calls/s (GetService, Cancel)', 'Lambda invokes refused (sync) / requeued (async)', 'Creates done (emulated)', 'Real time'],
+    ['Lambda concurrency', 'Creates', 'Completed', 'Failed', 'Stack', 'GetService calls / throttled', 'Cancel calls / throttled',
+      'Peak Proton calls/s (GetService, Cancel)', 'Lambda invokes refused (sync) / requeued (async)', 'Creates done after (emulated)', 'Real time'],
     run.results.map((r) => [
       int(r.loadCase.lambdaConcurrency),
+      r.loadCase.lanes ? `${r.loadCase.lanes} lanes` : 'all at once',
       `${r.completed}/${r.loadCase.instances}`,
       String(r.failed),
       r.stackStatus,
@@ -52,8 +57,8 @@ function resultsTable(run: LoadRun): string {
 }
 
 function reasonsTable(run: LoadRun): string {
-  const rows = run.results.flatMap((r) => r.failureReasons.map((f) => [int(r.loadCase.lambdaConcurrency), String(f.count), f.reason]));
-  return rows.length === 0 ? 'No failure.' : table(['Lambda concurrency', 'Resources', 'Reason (first sentence)'], rows);
+  const rows = run.results.flatMap((r) => r.failureReasons.map((f) => [caseLabel(r), String(f.count), f.reason]));
+  return rows.length === 0 ? 'No failure.' : table(['Case', 'Resources', 'Reason (first sentence)'], rows);
 }
 
 export function renderLoadSection(after: LoadRun, before?: LoadRun): string {
@@ -116,8 +121,8 @@ export async function renderLoadChart(after: LoadRun, before?: LoadRun): Promise
   const { compile } = await import('vega-lite');
   const runs = before ? [{ label: 'before', run: before }, { label: 'after', run: after }] : [{ label: 'now', run: after }];
   const rows = runs.flatMap(({ label, run }) => run.results.flatMap((r) => [
-    { handler: label, concurrency: `concurrency ${r.loadCase.lambdaConcurrency}`, outcome: 'completed', resources: r.completed },
-    { handler: label, concurrency: `concurrency ${r.loadCase.lambdaConcurrency}`, outcome: 'failed', resources: r.failed },
+    { handler: label, concurrency: caseLabel(r), outcome: 'completed', resources: r.completed },
+    { handler: label, concurrency: caseLabel(r), outcome: 'failed', resources: r.failed },
   ]));
   const instances = after.results[0].loadCase.instances;
   const spec = compile({
@@ -132,7 +137,7 @@ export async function renderLoadChart(after: LoadRun, before?: LoadRun): Promise
     data: { values: rows },
     mark: { type: 'bar' },
     encoding: {
-      column: { field: 'concurrency', type: 'nominal', title: 'Lambda concurrency', sort: runs[0].run.results.map((r) => `concurrency ${r.loadCase.lambdaConcurrency}`) },
+      column: { field: 'concurrency', type: 'nominal', title: 'Lambda concurrency, Creates all at once or chained in lanes', sort: after.results.map(caseLabel) },
       x: { field: 'handler', type: 'nominal', title: null, sort: runs.map((r) => r.label) },
       y: { field: 'resources', type: 'quantitative', title: 'Resources', stack: 'zero', scale: { domain: [0, instances] } },
       color: { field: 'outcome', type: 'nominal', title: 'Create', scale: { domain: ['completed', 'failed'], range: ['#2e7d32', '#c62828'] } },

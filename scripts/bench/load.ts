@@ -16,7 +16,7 @@ import { join } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { CancelPipelineDeployment } from '../../lib';
-import { withDeployment } from '../../local/cloudformation';
+import { ProgressEvent, withDeployment } from '../../local/cloudformation';
 import { OperationStats, SCENARIOS } from '../../local/proton';
 
 export const LOAD_STACK_NAME = 'ProtonCancelLoad';
@@ -30,6 +30,13 @@ export interface LoadCase {
   readonly cancelPerSecond: number;
   /** The account's Lambda concurrency. */
   readonly lambdaConcurrency: number;
+  /**
+   * Resources chained into this many lanes with DependsOn (instance i after
+   * instance i - lanes), so that at most `lanes` Creates run at once.
+   *
+   * @default - none: every Create at once
+   */
+  readonly lanes?: number;
 }
 
 export interface LoadResult {
@@ -49,7 +56,7 @@ export interface LoadResult {
     /** Asynchronous invokes sent back to the queue. */
     readonly asyncThrottles: number;
   };
-  /** Emulated seconds from the stack's start to the last Create's response. */
+  /** Emulated seconds from the stack's start to the end of its Creates (CREATE_COMPLETE, or the rollback's start). */
   readonly createSeconds: number;
   /** Emulated seconds from the stack's start to its final status (a rollback included). */
   readonly stackSeconds: number;
@@ -59,13 +66,21 @@ export interface LoadResult {
   readonly realSeconds: number;
 }
 
-/** Synthesizes the stack of `instances` instances, one service each; returns its assembly directory (remove it when done). */
-export function synthLoadStack(instances: number): string {
+/**
+ * Synthesizes the stack of `instances` instances, one service each, in `lanes`
+ * chains if given; returns its assembly directory (remove it when done).
+ */
+export function synthLoadStack(instances: number, lanes?: number): string {
   const outdir = mkdtempSync(join(tmpdir(), 'proton-cancel-load-'));
   const app = new App({ outdir, context: { ...cxapi.CURRENTLY_RECOMMENDED_FLAGS } });
   const stack = new Stack(app, LOAD_STACK_NAME);
+  const created: CancelPipelineDeployment[] = [];
   for (let i = 1; i <= instances; i++) {
-    new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: loadServiceName(i) });
+    const instance = new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: loadServiceName(i) });
+    if (lanes !== undefined && i > lanes) {
+      instance.node.addDependency(created[i - 1 - lanes]);
+    }
+    created.push(instance);
   }
   app.synth();
   return outdir;
@@ -75,14 +90,22 @@ export function loadServiceName(index: number): string {
   return `load-${String(index).padStart(3, '0')}`;
 }
 
-/** Creates the stack of `synthLoadStack(loadCase.instances)` under the case's limits. */
+/** Creates the stack of `synthLoadStack(loadCase.instances, loadCase.lanes)` under the case's limits. */
 export async function runLoad(assemblyDir: string, loadCase: LoadCase): Promise<LoadResult> {
   const realStart = performance.now();
   const rateLimits = {
     GetService: { perSecond: loadCase.getServicePerSecond, burst: 2 * loadCase.getServicePerSecond },
     CancelServicePipelineDeployment: { perSecond: loadCase.cancelPerSecond, burst: 2 * loadCase.cancelPerSecond },
   };
+  let createsEndedMs: number | undefined;
+  let now = () => 0;
+  const onProgress = (event: ProgressEvent) => {
+    if (event.kind === 'stack-status' && event.status !== 'CREATE_IN_PROGRESS') {
+      createsEndedMs ??= now();
+    }
+  };
   return withDeployment(assemblyDir, LOAD_STACK_NAME, async ({ proton, cfn }) => {
+    now = () => proton.clock.nowMs();
     const ids = cfn.customResourceIds;
     if (ids.length !== loadCase.instances) {
       throw new Error(`the assembly has ${ids.length} instances, the case ${loadCase.instances}`);
@@ -109,12 +132,12 @@ export async function runLoad(assemblyDir: string, loadCase: LoadCase): Promise<
         syncThrottles: throttles.filter((t) => t.invocationType === 'RequestResponse').length,
         asyncThrottles: throttles.filter((t) => t.invocationType === 'Event').length,
       },
-      createSeconds: Math.max(0, ...creates.map((r) => r.elapsedSeconds)),
+      createSeconds: ((createsEndedMs ?? now()) - startMs) / 1000,
       stackSeconds,
       failureReasons: countReasons(failures.map((r) => r.response.Reason ?? '')),
       realSeconds: (performance.now() - realStart) / 1000,
     };
-  }, { proton: { timeScale: 0, rateLimits }, cfn: { lambdaConcurrency: loadCase.lambdaConcurrency } });
+  }, { proton: { timeScale: 0, rateLimits }, cfn: { lambdaConcurrency: loadCase.lambdaConcurrency, onProgress } });
 }
 
 /** The first sentence of a failure reason, with service names and function names made generic. */
