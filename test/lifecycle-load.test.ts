@@ -40,7 +40,10 @@ test('at a low Lambda concurrency, Creates chained one after another all complet
 
   expect(result.failureReasons).toEqual([]);
   expect(result).toMatchObject({ stackStatus: 'CREATE_COMPLETE', completed: INSTANCES, failed: 0 });
-  expect(result.lambda.peakConcurrency).toBeLessThanOrEqual(5);
+  // One Create at a time takes at most 3 slots (the framework's onEvent finishing while the waiter's
+  // first isComplete invokes the handler), so a lane per 3 slots of concurrency is never refused.
+  expect(result.lambda.peakConcurrency).toBeLessThanOrEqual(3);
+  expect(result.lambda.syncThrottles + result.lambda.asyncThrottles).toBe(0);
   // The price: one 2-minute cancellation after another.
   expect(result.createSeconds).toBeGreaterThanOrEqual(INSTANCES * 120);
 }, 60_000);

@@ -128,7 +128,7 @@ export async function renderLoadChart(after: LoadRun, before?: LoadRun): Promise
   const spec = compile({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: `${instances} Creates at once: Proton at ${after.results[0].loadCase.getServicePerSecond}/${after.results[0].loadCase.cancelPerSecond} requests per second`,
+      text: `${instances} Creates in one stack, Proton at ${after.results[0].loadCase.getServicePerSecond}/${after.results[0].loadCase.cancelPerSecond} requests per second`,
       subtitle: `npm run bench -- --only load, ${after.takenAt.slice(0, 10)}`,
       offset: 12,
     },
@@ -142,7 +142,8 @@ export async function renderLoadChart(after: LoadRun, before?: LoadRun): Promise
       y: { field: 'resources', type: 'quantitative', title: 'Resources', stack: 'zero', scale: { domain: [0, instances] } },
       color: { field: 'outcome', type: 'nominal', title: 'Create', scale: { domain: ['completed', 'failed'], range: ['#2e7d32', '#c62828'] } },
     },
-    width: 110,
+    resolve: { scale: { x: 'independent' } },
+    width: { step: 40 },
     height: 240,
     config: { legend: { orient: 'bottom' } },
   }).spec;
