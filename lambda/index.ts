@@ -79,14 +79,16 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
  */
 async function update(event: ResourceEvent & { OldResourceProperties: Record<string, unknown> }): Promise<OnEventResponse> {
   const problem = propertyProblem(event.ResourceProperties);
-  const cancelAsked = event.OldResourceProperties.Trigger !== event.ResourceProperties.Trigger;
+  // A new service name comes as an Update too: the new physical id in the answer makes it a replacement.
+  const cancelAsked = event.OldResourceProperties.Trigger !== event.ResourceProperties.Trigger
+    || event.OldResourceProperties.ServiceName !== event.ResourceProperties.ServiceName;
   // The stack status is read only when it changes the outcome: a rollback never fails, never cancels.
   const rollingBack = (problem !== undefined || cancelAsked) && await isRollingBack(event.StackId);
   if (!rollingBack && problem !== undefined) {
     throw invalidPropertyError(options(event, 0), problem);
   }
   const opts = options(event, THROTTLE_RETRY.onEventMs);
-  return cancelAsked && !rollingBack ? startCancel(opts) : reportOnly(opts);
+  return cancelAsked && !rollingBack ? startCancel(opts) : reportOnly(opts, rollingBack ? 'rollback-read-failed' : 'report-read-failed');
 }
 
 /**
@@ -169,11 +171,11 @@ async function poll(opts: Options, waitStartedAt: number): Promise<IsCompleteRes
  * report the pipeline as it is and never fail, so that neither a change of
  * options nor a rollback can fail because of this resource.
  */
-async function reportOnly(opts: Options): Promise<OnEventResponse> {
+async function reportOnly(opts: Options, failedStep: string): Promise<OnEventResponse> {
   try {
     return respond(opts, await read(opts), false);
   } catch (error) {
-    log('report-read-failed', { serviceName: opts.serviceName, error: (error as Error).message });
+    log(failedStep, { serviceName: opts.serviceName, error: (error as Error).message });
     const empty = Object.fromEntries(Object.values(ATTRIBUTE).map(name => [name, ''])) as Attributes;
     return { PhysicalResourceId: opts.serviceName, Data: { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' } };
   }

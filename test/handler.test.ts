@@ -329,6 +329,16 @@ describe('onEvent', () => {
       expect(logs.map(l => JSON.parse(l).step)).toContain('report-read-failed');
     });
 
+    test('an Update to a new service name cancels on the new service (the answer makes it a replacement)', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+      proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+      const response = await onEvent(event('Update', { ServiceName: 'renamed', Trigger: 'same' }, { ServiceName: SERVICE, Trigger: 'same' }));
+
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)[0].args[0].input).toEqual({ serviceName: 'renamed' });
+      expect(response.PhysicalResourceId).toBe('renamed');
+    });
+
     test('an Update from no Trigger to one cancels', async () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
       proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
@@ -380,6 +390,7 @@ describe('onEvent', () => {
       expect(response.PhysicalResourceId).toBe(SERVICE);
       expect(Object.keys(response.Data!)).toHaveLength(9);
       expect(response.Data).toMatchObject({ DeploymentStatus: '', CancellationRequested: 'false' });
+      expect(logs.map(l => JSON.parse(l).step)).toEqual(['rollback-read-failed']);
     });
   });
 
