@@ -341,6 +341,17 @@ describe('every error the endpoint sends conforms', () => {
   });
 });
 
+describe('headers', () => {
+  test('an error names itself in x-amzn-ErrorType; every answer has a Date in emulated time', async () => {
+    const missing = await getService('ghost');
+    proton.clock.advance(90);
+    const later = await getService('ghost');
+
+    expect(missing.headers['x-amzn-errortype']).toBe('ResourceNotFoundException');
+    expect([missing.headers.date, later.headers.date]).toEqual([START.toUTCString(), new Date(START.getTime() + 90_000).toUTCString()]);
+  });
+});
+
 describe('the validator catches violations', () => {
   /** A conforming GetService answer, to break one thing at a time. */
   async function validAnswer(): Promise<Answer> {
