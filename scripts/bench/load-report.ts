@@ -57,8 +57,9 @@ function resultsTable(run: LoadRun): string {
 }
 
 function reasonsTable(run: LoadRun): string {
-  const rows = run.results.flatMap((r) => r.failureReasons.map((f) => [caseLabel(r), String(f.count), f.reason]));
-  return rows.length === 0 ? 'No failure.' : table(['Case', 'Resources', 'Reason (first sentence)'], rows);
+  const rows = run.results.flatMap((r) => r.failureReasons.map((f) => [caseLabel(r), String(f.count),
+    f.seconds ? `${fixed(f.seconds[0], 1)}-${fixed(f.seconds[1], 1)} s` : 'not measured', f.reason]));
+  return rows.length === 0 ? 'No failure.' : table(['Case', 'Resources', 'Failed after (emulated, per resource)', 'Reason (first sentence)'], rows);
 }
 
 export function renderLoadSection(after: LoadRun, before?: LoadRun): string {
@@ -74,7 +75,9 @@ export function renderLoadSection(after: LoadRun, before?: LoadRun): string {
       + `(bursts of ${2 * first.getServicePerSecond} and ${2 * first.cancelPerSecond}), per operation, and throttles the rest. `
       + 'The account\'s Lambda concurrency is shared by the four functions of the provider; over it, a synchronous invoke is refused '
       + '(`TooManyRequestsException`), an asynchronous one waits in Lambda\'s queue. Times are emulated: the clock jumps over waits, '
-      + 'the code\'s own work takes no emulated time. A failed Create rolls the stack back.',
+      + 'the code\'s own work takes no emulated time, so the peak rates count calls made at the same emulated instant '
+      + '(the first reads of every Create land in one second). A failed Create rolls the stack back. Retries are jittered: '
+      + 'counts vary a little from run to run.',
     '',
     `### ${before ? 'After: ' : ''}${after.handler}`,
     '',

@@ -60,8 +60,11 @@ export interface LoadResult {
   readonly createSeconds: number;
   /** Emulated seconds from the stack's start to its final status (a rollback included). */
   readonly stackSeconds: number;
-  /** First sentence of each failed Create's reason (service names replaced), with how many had it. */
-  readonly failureReasons: ReadonlyArray<{ readonly reason: string; readonly count: number }>;
+  /**
+   * First sentence of each failed Create's reason (service names replaced), with how many had it
+   * and the emulated seconds from their request to their failed response (fewest, most).
+   */
+  readonly failureReasons: ReadonlyArray<{ readonly reason: string; readonly count: number; readonly seconds?: readonly [number, number] }>;
   /** Real seconds the run took. */
   readonly realSeconds: number;
 }
@@ -134,7 +137,7 @@ export async function runLoad(assemblyDir: string, loadCase: LoadCase): Promise<
       },
       createSeconds: ((createsEndedMs ?? now()) - startMs) / 1000,
       stackSeconds,
-      failureReasons: countReasons(failures.map((r) => r.response.Reason ?? '')),
+      failureReasons: countReasons(failures.map((r) => ({ reason: r.response.Reason ?? '', seconds: r.elapsedSeconds }))),
       realSeconds: (performance.now() - realStart) / 1000,
     };
   }, { proton: { timeScale: 0, rateLimits }, cfn: { lambdaConcurrency: loadCase.lambdaConcurrency, onProgress } });
@@ -149,12 +152,14 @@ export function firstSentence(reason: string): string {
     .replace(/ProtonCancelLoad-[\w-]+/g, '<function>');
 }
 
-function countReasons(reasons: readonly string[]): Array<{ reason: string; count: number }> {
-  const counts = new Map<string, number>();
-  for (const reason of reasons.map(firstSentence)) {
-    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+function countReasons(failures: ReadonlyArray<{ reason: string; seconds: number }>): Array<{ reason: string; count: number; seconds: [number, number] }> {
+  const byReason = new Map<string, number[]>();
+  for (const failure of failures) {
+    const reason = firstSentence(failure.reason);
+    byReason.set(reason, [...byReason.get(reason) ?? [], failure.seconds]);
   }
-  return [...counts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count);
+  return [...byReason].map(([reason, seconds]) => ({ reason, count: seconds.length, seconds: [Math.min(...seconds), Math.max(...seconds)] as [number, number] }))
+    .sort((a, b) => b.count - a.count);
 }
 
 /** Removes an assembly directory of `synthLoadStack`. */
