@@ -11,9 +11,6 @@ export const MAX_MESSAGE_BYTES = 1_000;
 /** What Create and Update do first, given the status they read. */
 export type FirstStep = 'cancel' | 'wait' | 'nothing-to-cancel';
 
-/** During the wait: keep polling (`transitional`) or report (`final`). */
-export type WaitClass = 'transitional' | 'final';
-
 /**
  * Every deployment status of AWS's published Proton model, classified on
  * purpose (a test checks this table against the model's enum):
@@ -23,22 +20,22 @@ export type WaitClass = 'transitional' | 'final';
  *   that meets it keeps polling until `DELETE_COMPLETE` or `DELETE_FAILED`;
  * - every other status is final and leaves nothing to cancel.
  */
-export const STATUS_MODEL: Readonly<Record<string, { readonly firstStep: FirstStep; readonly wait: WaitClass }>> = {
-  IN_PROGRESS: { firstStep: 'cancel', wait: 'transitional' },
-  CANCELLING: { firstStep: 'wait', wait: 'transitional' },
-  DELETE_IN_PROGRESS: { firstStep: 'nothing-to-cancel', wait: 'transitional' },
-  SUCCEEDED: { firstStep: 'nothing-to-cancel', wait: 'final' },
-  FAILED: { firstStep: 'nothing-to-cancel', wait: 'final' },
-  CANCELLED: { firstStep: 'nothing-to-cancel', wait: 'final' },
-  DELETE_COMPLETE: { firstStep: 'nothing-to-cancel', wait: 'final' },
-  DELETE_FAILED: { firstStep: 'nothing-to-cancel', wait: 'final' },
+export const STATUS_MODEL: Readonly<Record<string, { readonly firstStep: FirstStep; readonly final: boolean }>> = {
+  IN_PROGRESS: { firstStep: 'cancel', final: false },
+  CANCELLING: { firstStep: 'wait', final: false },
+  DELETE_IN_PROGRESS: { firstStep: 'nothing-to-cancel', final: false },
+  SUCCEEDED: { firstStep: 'nothing-to-cancel', final: true },
+  FAILED: { firstStep: 'nothing-to-cancel', final: true },
+  CANCELLED: { firstStep: 'nothing-to-cancel', final: true },
+  DELETE_COMPLETE: { firstStep: 'nothing-to-cancel', final: true },
+  DELETE_FAILED: { firstStep: 'nothing-to-cancel', final: true },
 };
 
 /**
  * A status this handler does not know (a newer model): never cancelled and
  * final, so it is reported and can never hang a stack.
  */
-const UNKNOWN_STATUS = { firstStep: 'nothing-to-cancel', wait: 'final' } as const;
+const UNKNOWN_STATUS = { firstStep: 'nothing-to-cancel', final: true } as const;
 
 /** Whether the status is one of the published model's. */
 export function isKnownStatus(deploymentStatus: string): boolean {
@@ -49,9 +46,9 @@ export function firstStep(deploymentStatus: string): FirstStep {
   return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).firstStep;
 }
 
-/** Whether polling ends at this status (`CANCELLED`, `FAILED`, `SUCCEEDED`, ...). */
+/** Whether polling ends at this status (final), or goes on (transitional). */
 export function isFinal(deploymentStatus: string): boolean {
-  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).wait === 'final';
+  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).final;
 }
 
 /** The attributes CloudFormation exposes, bounded in size whatever Proton returns. */

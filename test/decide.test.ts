@@ -39,8 +39,9 @@ describe('the status model against AWS\'s published Proton model', () => {
 });
 
 describe('truncate', () => {
-  test('keeps text that fits', () => {
+  test('keeps text that fits, up to exactly the budget', () => {
     expect(truncate('short', 10)).toBe('short');
+    expect(truncate('a'.repeat(10), 10)).toBe('a'.repeat(10));
   });
 
   test('cuts ASCII text to the budget, ellipsis included', () => {

@@ -257,6 +257,18 @@ describe('onEvent', () => {
       "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: no)"],
     ['a client error of another kind', awsError('ServiceQuotaExceededException', 402, 'quota'),
       "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: ServiceQuotaExceededException (AWS Proton said: quota)."],
+    ['a 500 the SDK did not mark as a server fault', Object.assign(new Error('oops'), { name: 'Odd', $metadata: { httpStatusCode: 500 } }),
+      "AWS Proton failed proton:GetService for Proton service 'my-service' in eu-west-1 with HTTP 500 through every retry (AWS Proton said: oops)"],
+    ['a 499 without a fault mark', Object.assign(new Error('odd'), { name: 'Odd', $metadata: { httpStatusCode: 499 } }),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: Odd (AWS Proton said: odd)."],
+    ['a client error whose message mentions parsing', Object.assign(new Error('cannot parse the name'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: ValidationException (AWS Proton said: cannot parse the name)."],
+    ['an error without status, name or message', Object.assign(Object.create(null), { message: '' }),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: Error."],
+    ['the request times out', Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }),
+      "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (TimeoutError, after retrying for up to 25 seconds)"],
+    ['the network error code is only in the message', new Error('socket hang up: read ECONNRESET'),
+      "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (ECONNRESET, after retrying for up to 25 seconds)"],
     ['the answer holds no service', undefined,
       "AWS Proton answered proton:GetService for Proton service 'my-service' in eu-west-1 without the service; deploy again later"],
     ['the endpoint refuses connections', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
@@ -278,7 +290,10 @@ describe('onEvent', () => {
 
     await expect(failure).rejects.toThrow(message);
     // The stack is the message alone: no minified trace reaches the stack events.
-    await failure.catch((e: Error) => expect(e.stack).toBe(e.message));
+    await failure.catch((e: Error) => {
+      expect(e.stack).toBe(e.message);
+      expect(e.name).toBe('DeploymentError');
+    });
   });
 
   test('a forward Update whose Trigger changed cancels like a Create', async () => {
@@ -397,6 +412,7 @@ describe('onEvent', () => {
   test('Delete makes no AWS call', async () => {
     const response = await onEvent(event('Delete'));
 
+    expect(logs.map(l => JSON.parse(l))).toEqual([{ step: 'delete', physicalResourceId: SERVICE }]);
     expect(response).toEqual({ PhysicalResourceId: SERVICE });
     expect(proton.calls()).toHaveLength(0);
     expect(cloudFormation.calls()).toHaveLength(0);
@@ -704,5 +720,101 @@ describe('the SDK clients', () => {
 
     expect(timeout).toHaveBeenCalledWith(25_000);
     expect((proton.call(0).args as unknown[])[1]).toEqual({ abortSignal: timeout.mock.results[0].value });
+  });
+});
+
+describe('what each step logs and reports', () => {
+  function steps() {
+    return logs.map(l => JSON.parse(l));
+  }
+
+  test('a pipeline that never had a deployment attempted or succeeded reports both times empty', async () => {
+    proton.on(GetServiceCommand).resolves(service('FAILED', { lastDeploymentAttemptedAt: undefined, lastDeploymentSucceededAt: undefined }));
+
+    const response = await onEvent(event('Create'));
+
+    expect(response.Data).toMatchObject({ LastDeploymentAttemptedAt: '', LastDeploymentSucceededAt: '' });
+  });
+
+  test('the race is logged with the status reached; an accepted cancel with the status it answered', async () => {
+    proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('SUCCEEDED'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejectsOnce(awsError('ValidationException', 400)).resolves({ pipeline: pipeline('CANCELLING') });
+
+    await onEvent(event('Create'));
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    await onEvent(event('Create', { ServiceName: 'other' }));
+
+    expect(steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' });
+    expect(steps()).not.toContainEqual(expect.objectContaining({ step: 'cancel-sent', serviceName: SERVICE }));
+    expect(steps()).toContainEqual({ step: 'cancel-sent', serviceName: 'other', deploymentStatus: 'CANCELLING' });
+  });
+
+  test('a failed poll is logged with the time waited and the error', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
+
+    await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() - 30_000 });
+
+    expect(steps()).toEqual([{
+      step: 'poll-failed', serviceName: SERVICE, waitedSeconds: expect.closeTo(30, 0),
+      error: "AWS Proton kept throttling proton:GetService for Proton service 'my-service' in eu-west-1 through every retry; deploy again later, or deploy fewer stacks at once.",
+    }]);
+  });
+
+  test('a report-only read that fails is logged with the error', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404, 'gone'));
+
+    await onEvent(event('Update', { TimeoutSeconds: '600' }, {}));
+
+    expect(steps()).toEqual([{ step: 'report-read-failed', serviceName: SERVICE, error: expect.stringMatching(/^Proton service 'my-service' in eu-west-1 was not found/) }]);
+  });
+
+  test('an unknown stack status is logged with the error, and a stack without status is a forward update', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+    cloudFormation.on(DescribeStacksCommand).rejectsOnce(awsError('AccessDenied', 403, 'no')).resolvesOnce({ Stacks: [] }).resolves({});
+
+    await onEvent(event('Update'));
+    expect(steps()[0]).toEqual({ step: 'stack-status-unknown', error: 'no' });
+    logs.length = 0;
+
+    await onEvent(event('Update'));
+    expect(steps().map(l => l.step)).toEqual(['read']);
+    logs.length = 0;
+
+    await onEvent(event('Update'));
+    expect(steps().map(l => l.step)).toEqual(['read']);
+  });
+
+  test('an Update waits through isComplete like a Create', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+    await expect(isComplete({ ...event('Update'), WaitStartedAt: Date.now() } as IsCompleteRequest)).resolves.toEqual({ IsComplete: false });
+    expect(proton.calls()).toHaveLength(1);
+  });
+
+  test('failUnlessCancelled completes at CANCELLED', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLED'));
+
+    await expect(isComplete({ ...event('Create', { FailUnlessCancelled: 'true' }), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() }))
+      .resolves.toMatchObject({ IsComplete: true });
+    await expect(onEvent(event('Create', { FailUnlessCancelled: 'true' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'CANCELLED' } });
+  });
+
+  test('without AWS_REGION, the messages say the region is unknown', async () => {
+    const region = process.env.AWS_REGION;
+    delete process.env.AWS_REGION;
+    try {
+      proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
+      await expect(onEvent(event('Create'))).rejects.toThrow("Proton service 'my-service' in an unknown region was not found");
+    } finally {
+      process.env.AWS_REGION = region;
+    }
+  });
+
+  test('onEvent reads with the client that retries; isComplete with the one-attempt client', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+
+    await onEvent(event('Create'));
+
+    expect(proton.call(0).thisValue).toBe(protonClient());
   });
 });

@@ -89,3 +89,17 @@ describe('withRetries', () => {
     expect(beforeDenial).toBe(500);
   });
 });
+
+describe('timing, as in Lambda', () => {
+  test('now is a monotonic clock in milliseconds, sleep waits, random is in [0, 1)', async () => {
+    const before = timing.now();
+    await timing.sleep(20);
+    const waited = timing.now() - before;
+    expect(waited).toBeGreaterThanOrEqual(15);
+    expect(waited).toBeLessThan(5_000);
+    const r = timing.random();
+    expect(r).toBeGreaterThanOrEqual(0);
+    expect(r).toBeLessThan(1);
+    expect(new Set(Array.from({ length: 5 }, () => timing.random())).size).toBeGreaterThan(1);
+  });
+});
