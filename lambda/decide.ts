@@ -5,26 +5,50 @@
 import { ATTRIBUTE, Attributes } from '../lib/contract';
 import { PipelineState } from './sdk';
 
-/** Statuses the handler keeps polling through; every other status is final. */
-const WAITING_STATUSES = ['IN_PROGRESS', 'CANCELLING'];
-
 /** Longest `DeploymentStatusMessage` returned, in bytes of its JSON encoding. */
 export const MAX_MESSAGE_BYTES = 1_000;
 
 /** What Create and Update do first, given the status they read. */
 export type FirstStep = 'cancel' | 'wait' | 'nothing-to-cancel';
 
-export function firstStep(deploymentStatus: string): FirstStep {
-  switch (deploymentStatus) {
-    case 'IN_PROGRESS': return 'cancel';
-    case 'CANCELLING': return 'wait';
-    default: return 'nothing-to-cancel';
-  }
+/**
+ * Every deployment status of AWS's published Proton model, classified on
+ * purpose (a test checks this table against the model's enum):
+ * - only `IN_PROGRESS` is cancelled;
+ * - `CANCELLING` is someone's cancellation under way: no second cancel, wait for its end;
+ * - `DELETE_IN_PROGRESS` is the pipeline being deleted: nothing to cancel, but a wait
+ *   that meets it keeps polling until `DELETE_COMPLETE` or `DELETE_FAILED`;
+ * - every other status is final and leaves nothing to cancel.
+ */
+export const STATUS_MODEL: Readonly<Record<string, { readonly firstStep: FirstStep; readonly final: boolean }>> = {
+  IN_PROGRESS: { firstStep: 'cancel', final: false },
+  CANCELLING: { firstStep: 'wait', final: false },
+  DELETE_IN_PROGRESS: { firstStep: 'nothing-to-cancel', final: false },
+  SUCCEEDED: { firstStep: 'nothing-to-cancel', final: true },
+  FAILED: { firstStep: 'nothing-to-cancel', final: true },
+  CANCELLED: { firstStep: 'nothing-to-cancel', final: true },
+  DELETE_COMPLETE: { firstStep: 'nothing-to-cancel', final: true },
+  DELETE_FAILED: { firstStep: 'nothing-to-cancel', final: true },
+};
+
+/**
+ * A status this handler does not know (a newer model): never cancelled and
+ * final, so it is reported and can never hang a stack.
+ */
+const UNKNOWN_STATUS = { firstStep: 'nothing-to-cancel', final: true } as const;
+
+/** Whether the status is one of the published model's. */
+export function isKnownStatus(deploymentStatus: string): boolean {
+  return Object.prototype.hasOwnProperty.call(STATUS_MODEL, deploymentStatus);
 }
 
-/** Whether polling ends at this status (`CANCELLED`, `FAILED`, `SUCCEEDED`, ...). */
+export function firstStep(deploymentStatus: string): FirstStep {
+  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).firstStep;
+}
+
+/** Whether polling ends at this status (final), or goes on (transitional). */
 export function isFinal(deploymentStatus: string): boolean {
-  return !WAITING_STATUSES.includes(deploymentStatus);
+  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).final;
 }
 
 /** The attributes CloudFormation exposes, bounded in size whatever Proton returns. */

@@ -4,7 +4,8 @@
  * event's status reason.
  */
 import { formatDuration, truncate } from './decide';
-import { CALL_BUDGET_MS, MAX_ATTEMPTS } from './sdk';
+import { retryKind } from './retry';
+import { CALL_BUDGET_MS } from './sdk';
 
 /** Where a failure happened, for the message. */
 export interface Context {
@@ -33,28 +34,37 @@ export class DeploymentError extends Error {
 /** Turns an error from a Proton API call into a clear sentence. */
 export function explainProtonError(error: unknown, operation: string, context: Context): DeploymentError {
   const { name, code, status, message } = describe(error);
+  const kind = retryKind(error);
   const service = `Proton service '${context.serviceName}' in ${context.region}`;
   const said = message ? ` (AWS Proton said: ${truncate(message, MAX_QUOTED_BYTES)})` : '';
 
   if (name === 'ResourceNotFoundException') {
     return new DeploymentError(`${service} was not found${said}; check serviceName and that the stack deploys to the account and region of the service.`);
   }
-  if (name === 'AccessDeniedException' || status === 403) {
+  if (kind === 'denied') {
     return new DeploymentError(`Access denied to proton:${operation} on ${service}${said}; the provider's role allows it for this service, so look for a service control policy or permissions boundary that denies it.`);
   }
-  if (name === 'ThrottlingException' || status === 429) {
-    return new DeploymentError(`AWS Proton kept throttling proton:${operation} for ${service} through ${MAX_ATTEMPTS} attempts; deploy again later, or deploy fewer stacks at once.`);
+  if (kind === 'throttled') {
+    return new DeploymentError(`AWS Proton kept throttling proton:${operation} for ${service} through every retry; deploy again later, or deploy fewer stacks at once.`);
   }
-  if (UNREACHABLE_CODES.includes(code) || name === 'TimeoutError' || name === 'AbortError') {
+  if (unreachable(name, code)) {
     return new DeploymentError(`Could not reach AWS Proton for ${service} (${code || name}, after retrying for up to ${CALL_BUDGET_MS / 1000} seconds); AWS Proton reached end of support on October 7, 2026, so if the API is gone for good, remove this construct from the stack (Delete makes no Proton call).`);
   }
-  if (status !== undefined && status >= 500) {
-    return new DeploymentError(`AWS Proton failed proton:${operation} for ${service} with HTTP ${status} through ${MAX_ATTEMPTS} attempts${said}; deploy again later.`);
+  if (isTransient(error)) {
+    return new DeploymentError(`AWS Proton failed proton:${operation} for ${service} with ${status ? `HTTP ${status}` : `a server fault (${name})`} through every retry${said}; deploy again later.`);
   }
   if (!status && (name === 'SyntaxError' || /Deserialization|parse/i.test(message))) {
     return new DeploymentError(`AWS Proton sent an answer to proton:${operation} for ${service} that is not valid Proton JSON; deploy again later.`);
   }
   return new DeploymentError(`AWS Proton refused proton:${operation} for ${service}: ${name}${said}.`);
+}
+
+export function noServiceError(context: Context): DeploymentError {
+  return new DeploymentError(`AWS Proton answered proton:GetService for Proton service '${context.serviceName}' in ${context.region} without the service; deploy again later, and check the service in the Proton console if it persists.`);
+}
+
+export function invalidPropertyError(context: Context, problem: string): DeploymentError {
+  return new DeploymentError(`Invalid property of the cancel for Proton service '${context.serviceName}' in ${context.region}: ${problem}.`);
 }
 
 export function noPipelineError(context: Context): DeploymentError {
@@ -73,14 +83,25 @@ export function timeoutError(context: Context, lastStatus: string, waitedSeconds
   return new DeploymentError(`Timed out after ${formatDuration(waitedSeconds)} waiting for the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} to reach a final status; last status: ${lastStatus}. Raise the timeout, or check the pipeline in the Proton console.`);
 }
 
-function describe(error: unknown): { name: string; code: string; status?: number; message: string } {
-  const e = (error ?? {}) as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+/** Whether the call failed on Proton's side or on the way: a server fault, or no answer at all. */
+export function isTransient(error: unknown): boolean {
+  const { name, code, status, serverFault } = describe(error);
+  return serverFault || (status !== undefined && status >= 500) || unreachable(name, code);
+}
+
+function unreachable(name: string, code: string): boolean {
+  return UNREACHABLE_CODES.includes(code) || name === 'TimeoutError' || name === 'AbortError';
+}
+
+function describe(error: unknown): { name: string; code: string; status?: number; serverFault: boolean; message: string } {
+  const e = (error ?? {}) as { name?: string; code?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number } };
   // A network error the SDK wraps may keep its code only in the message.
   const code = e.code ?? UNREACHABLE_CODES.find(c => e.message?.includes(c)) ?? '';
   return {
     name: e.name ?? 'Error',
     code,
     status: e.$metadata?.httpStatusCode,
+    serverFault: e.$fault === 'server',
     message: e.message ?? String(error),
   };
 }

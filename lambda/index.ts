@@ -6,9 +6,21 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { ATTRIBUTE, Attributes, DEFAULTS, ResourceProperties } from '../lib/contract';
-import { firstStep, isFinal, toAttributes } from './decide';
-import { Context, explainProtonError, noPipelineError, notCancelledError, nothingToCancelError, timeoutError } from './errors';
+import { firstStep, isFinal, isKnownStatus, toAttributes } from './decide';
+import {
+  Context, explainProtonError, invalidPropertyError, isTransient, noPipelineError, noServiceError, notCancelledError, nothingToCancelError, timeoutError,
+} from './errors';
+import { retryKind, timing, withRetries } from './retry';
 import { cancelPipelineDeployment, getPipeline, getStackStatus, PipelineState } from './sdk';
+import { propertyProblem } from './validate';
+
+/**
+ * How long `onEvent` keeps retrying throttled calls (first read, cancel), with
+ * full jitter: long enough for 400 instances created at once to get through
+ * Proton's rate limits, short enough to end inside the function's timeout.
+ * An object so that the load test can compare windows.
+ */
+export const THROTTLE_RETRY = { onEventMs: 180_000 };
 
 export type ResourceEvent = CloudFormationCustomResourceEvent & { ResourceProperties: ResourceProperties };
 
@@ -28,6 +40,8 @@ export interface IsCompleteResponse {
 }
 
 interface Options extends Context {
+  /** `timing.now()` until which throttled calls are retried in place. */
+  readonly throttledUntil: number;
   readonly waitForFinalStatus: boolean;
   readonly timeoutSeconds: number;
   readonly failIfNothingToCancel: boolean;
@@ -37,9 +51,9 @@ interface Options extends Context {
 export async function onEvent(event: ResourceEvent): Promise<OnEventResponse> {
   switch (event.RequestType) {
     case 'Create':
-      return startCancel(options(event));
+      return startCancel(valid(event, THROTTLE_RETRY.onEventMs));
     case 'Update':
-      return await isRollingBack(event.StackId) ? reportOnly(options(event)) : startCancel(options(event));
+      return update(event);
     case 'Delete':
       // Nothing to undo: a cancelled deployment stays cancelled.
       log('delete', { physicalResourceId: event.PhysicalResourceId });
@@ -51,21 +65,55 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   switch (event.RequestType) {
     case 'Create':
     case 'Update':
-      return event.WaitStartedAt === undefined ? { IsComplete: true } : poll(options(event), event.WaitStartedAt);
+      // A throttled poll is repeated by the waiter, not retried in place.
+      return event.WaitStartedAt === undefined ? { IsComplete: true } : poll(options(event, 0), event.WaitStartedAt);
     case 'Delete':
       return { IsComplete: true };
   }
 }
 
-/** Create and Update: read the pipeline and cancel what is in progress. */
+/**
+ * Update: cancels again only when `Trigger` changed and the stack is not
+ * rolling back; every other Update reports the pipeline as it is, and the
+ * changed options apply to the next cancel.
+ */
+async function update(event: ResourceEvent & { OldResourceProperties: Record<string, unknown> }): Promise<OnEventResponse> {
+  const problem = propertyProblem(event.ResourceProperties);
+  // A new service name comes as an Update too: the new physical id in the answer makes it a replacement.
+  const cancelAsked = event.OldResourceProperties.Trigger !== event.ResourceProperties.Trigger
+    || event.OldResourceProperties.ServiceName !== event.ResourceProperties.ServiceName;
+  // The stack status is read only when it changes the outcome: a rollback never fails, never cancels.
+  const rollingBack = (problem !== undefined || cancelAsked) && await isRollingBack(event.StackId);
+  if (!rollingBack && problem !== undefined) {
+    throw invalidPropertyError(options(event, 0), problem);
+  }
+  const opts = options(event, THROTTLE_RETRY.onEventMs);
+  return cancelAsked && !rollingBack ? startCancel(opts) : reportOnly(opts, rollingBack ? 'rollback-read-failed' : 'report-read-failed');
+}
+
+/**
+ * Create and Update: read the pipeline and cancel what is in progress. When
+ * the read stays throttled (many instances at once), sends the cancel without
+ * it: Proton accepts a cancel only for an IN_PROGRESS deployment, which is the
+ * rule the read would apply, and a refused cancel is followed by a read.
+ */
 async function startCancel(opts: Options): Promise<OnEventResponse> {
-  const pipeline = await read(opts);
+  let pipeline: PipelineState;
+  try {
+    pipeline = await read({ ...opts, throttledUntil: timing.now() });
+  } catch (error) {
+    if (retryKind((error as Error).cause) !== 'throttled') {
+      throw error;
+    }
+    log('read-throttled', { serviceName: opts.serviceName, next: 'cancel' });
+    return settleOrWait(opts, ...await cancel(opts));
+  }
   const next = firstStep(pipeline.deploymentStatus);
-  log('read', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, next });
+  log('read', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, next, ...unknown(pipeline) });
 
   switch (next) {
     case 'cancel':
-      return settleOrWait(opts, await cancel(opts), true);
+      return settleOrWait(opts, ...await cancel(opts));
     case 'wait':
       return settleOrWait(opts, pipeline, false);
     case 'nothing-to-cancel':
@@ -86,11 +134,25 @@ function settleOrWait(opts: Options, pipeline: PipelineState, cancellationReques
   return opts.waitForFinalStatus ? { ...response, WaitStartedAt: Date.now() } : response;
 }
 
-/** One poll: complete at a final status, fail past the timeout, else ask to be called again. */
+/**
+ * One poll: complete at a final status, fail past the timeout, else ask to be
+ * called again. A poll that is throttled, or meets a server fault or an
+ * unreachable endpoint, is a poll to repeat while the timeout allows.
+ */
 async function poll(opts: Options, waitStartedAt: number): Promise<IsCompleteResponse> {
-  const pipeline = await read(opts);
+  let pipeline: PipelineState;
+  try {
+    pipeline = await read(opts, true);
+  } catch (error) {
+    const waitedSeconds = (Date.now() - waitStartedAt) / 1000;
+    if (isRepeatable((error as Error).cause) && waitedSeconds < opts.timeoutSeconds) {
+      log('poll-failed', { serviceName: opts.serviceName, waitedSeconds, error: (error as Error).message });
+      return { IsComplete: false };
+    }
+    throw error;
+  }
   const waitedSeconds = (Date.now() - waitStartedAt) / 1000;
-  log('poll', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, waitedSeconds });
+  log('poll', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, waitedSeconds, ...unknown(pipeline) });
 
   if (isFinal(pipeline.deploymentStatus)) {
     checkOutcome(opts, pipeline.deploymentStatus);
@@ -105,50 +167,59 @@ async function poll(opts: Options, waitStartedAt: number): Promise<IsCompleteRes
 }
 
 /**
- * Update during a stack rollback: report the pipeline as it is and never fail,
- * so the rollback cannot end in UPDATE_ROLLBACK_FAILED because of this resource.
+ * An Update that does not cancel (no `Trigger` change, or a stack rollback):
+ * report the pipeline as it is and never fail, so that neither a change of
+ * options nor a rollback can fail because of this resource.
  */
-async function reportOnly(opts: Options): Promise<OnEventResponse> {
+async function reportOnly(opts: Options, failedStep: string): Promise<OnEventResponse> {
   try {
     return respond(opts, await read(opts), false);
   } catch (error) {
-    log('rollback-read-failed', { serviceName: opts.serviceName, error: (error as Error).message });
+    log(failedStep, { serviceName: opts.serviceName, error: (error as Error).message });
     const empty = Object.fromEntries(Object.values(ATTRIBUTE).map(name => [name, ''])) as Attributes;
     return { PhysicalResourceId: opts.serviceName, Data: { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' } };
   }
 }
 
-async function read(opts: Options): Promise<PipelineState> {
-  let pipeline: PipelineState | undefined;
+/** Reads the pipeline; a failed call throws our sentence, with the SDK's error as `cause`. */
+async function read(opts: Options, forPoll = false): Promise<PipelineState> {
+  let pipeline: Awaited<ReturnType<typeof getPipeline>>;
   try {
-    pipeline = await getPipeline(opts.serviceName);
+    pipeline = await withRetries(() => getPipeline(opts.serviceName, forPoll), opts.throttledUntil);
   } catch (error) {
-    throw explainProtonError(error, 'GetService', opts);
+    throw Object.assign(explainProtonError(error, 'GetService', opts), { cause: error });
   }
-  if (!pipeline) {
+  if (pipeline === 'no-service') {
+    throw noServiceError(opts);
+  }
+  if (pipeline === 'no-pipeline') {
     throw noPipelineError(opts);
   }
   return pipeline;
 }
 
 /**
- * Sends the cancel. When Proton refuses because the deployment finished in
- * the meantime (the race the cancel can lose), reports the status it reached.
+ * Sends the cancel; `accepted` says whether Proton took it. When Proton refuses
+ * because the deployment finished in the meantime (the race the cancel can
+ * lose), reports the status it reached, not accepted.
  */
-async function cancel(opts: Options): Promise<PipelineState> {
+async function cancel(opts: Options): Promise<[state: PipelineState, accepted: boolean]> {
+  let answer: PipelineState | undefined;
   try {
-    const pipeline = await cancelPipelineDeployment(opts.serviceName);
-    log('cancel-sent', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus });
-    return pipeline;
+    answer = await withRetries(() => cancelPipelineDeployment(opts.serviceName), opts.throttledUntil);
   } catch (error) {
     const refused = ['ValidationException', 'ConflictException'].includes((error as Error).name);
     const now = refused ? await read(opts) : undefined;
     if (now && now.deploymentStatus !== 'IN_PROGRESS') {
       log('cancel-lost-race', { serviceName: opts.serviceName, deploymentStatus: now.deploymentStatus });
-      return now;
+      return [now, false];
     }
     throw explainProtonError(error, 'CancelServicePipelineDeployment', opts);
   }
+  // An accepted cancel whose answer lacks the pipeline: read it.
+  const state = answer ?? await read(opts);
+  log('cancel-sent', { serviceName: opts.serviceName, deploymentStatus: state.deploymentStatus });
+  return [state, true];
 }
 
 function checkOutcome(opts: Options, deploymentStatus: string): void {
@@ -172,11 +243,22 @@ async function isRollingBack(stackId: string): Promise<boolean> {
   }
 }
 
-function options(event: ResourceEvent): Options {
+/** The options of a Create, checked before any Proton call. */
+function valid(event: ResourceEvent, throttleRetryMs: number): Options {
+  const opts = options(event, throttleRetryMs);
+  const problem = propertyProblem(event.ResourceProperties);
+  if (problem !== undefined) {
+    throw invalidPropertyError(opts, problem);
+  }
+  return opts;
+}
+
+function options(event: ResourceEvent, throttleRetryMs: number): Options {
   const props = event.ResourceProperties;
   return {
     serviceName: props.ServiceName,
     region: process.env.AWS_REGION ?? 'an unknown region',
+    throttledUntil: timing.now() + throttleRetryMs,
     waitForFinalStatus: flag(props.WaitForFinalStatus, DEFAULTS.waitForFinalStatus),
     timeoutSeconds: props.TimeoutSeconds ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds,
     failIfNothingToCancel: flag(props.FailIfNothingToCancel, DEFAULTS.failIfNothingToCancel),
@@ -187,6 +269,16 @@ function options(event: ResourceEvent): Options {
 /** A boolean property: CloudFormation passes 'true' or 'false'; absent means the default. */
 function flag(value: string | undefined, defaultValue: boolean): boolean {
   return value === undefined ? defaultValue : value === 'true';
+}
+
+/** Whether a failed poll is repeated: throttling, a server fault, an unreachable endpoint. */
+function isRepeatable(error: unknown): boolean {
+  return retryKind(error) === 'throttled' || isTransient(error);
+}
+
+/** Marks, on a log line, a status outside the published model (reported as final). */
+function unknown(pipeline: PipelineState): { unknownStatus?: true } {
+  return isKnownStatus(pipeline.deploymentStatus) ? {} : { unknownStatus: true };
 }
 
 /** One JSON line per step; never the spec, never the ResponseURL. */

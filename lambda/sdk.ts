@@ -1,6 +1,7 @@
 /**
  * The only module that talks to AWS. Each function makes one API call (the
- * SDK retries throttling, 5xx and dropped connections) and returns plain data.
+ * SDK retries throttling, 5xx and dropped connections; `retry.ts` adds the
+ * longer retries) and returns plain data.
  * The service `spec` never leaves this module.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -15,13 +16,22 @@ export const MAX_ATTEMPTS = 5;
  */
 export const CALL_BUDGET_MS = 25_000;
 
-const clientConfig = {
+/** The configuration of both clients. */
+export const CLIENT_CONFIG = {
   maxAttempts: MAX_ATTEMPTS,
   // Bounded waits: an unreachable endpoint fails in seconds, never hangs the stack.
   requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
-};
+} as const;
+
+/**
+ * The client of `isComplete`'s polls: one attempt, since a failed poll is
+ * simply repeated at the next poll (retrying inside it would only add load,
+ * and wait, while Proton throttles).
+ */
+export const POLL_CLIENT_CONFIG = { ...CLIENT_CONFIG, maxAttempts: 1 } as const;
 
 let proton: ProtonClient | undefined;
+let pollProton: ProtonClient | undefined;
 let cloudFormation: CloudFormationClient | undefined;
 
 /** What the handler knows of a service pipeline: never the spec. */
@@ -36,21 +46,27 @@ export interface PipelineState {
   readonly lastDeploymentSucceededAt?: Date;
 }
 
-/** Reads the service's pipeline; `undefined` when the service has none. */
-export async function getPipeline(serviceName: string): Promise<PipelineState | undefined> {
-  const output = await protonClient().send(new GetServiceCommand({ name: serviceName }), budget());
-  return output.service?.pipeline ? pipelineState(output.service.pipeline) : undefined;
+/**
+ * Reads the service's pipeline: `'no-pipeline'` when the service has none,
+ * `'no-service'` when the answer holds no service at all (the model allows it).
+ */
+export async function getPipeline(serviceName: string, forPoll = false): Promise<PipelineState | 'no-pipeline' | 'no-service'> {
+  const output = await (forPoll ? pollClient() : protonClient()).send(new GetServiceCommand({ name: serviceName }), budget());
+  if (!output.service) {
+    return 'no-service';
+  }
+  return output.service.pipeline ? pipelineState(output.service.pipeline) : 'no-pipeline';
 }
 
-/** Asks Proton to cancel the in-progress pipeline deployment. */
-export async function cancelPipelineDeployment(serviceName: string): Promise<PipelineState> {
+/** Asks Proton to cancel the in-progress pipeline deployment; `undefined` if the answer has no pipeline. */
+export async function cancelPipelineDeployment(serviceName: string): Promise<PipelineState | undefined> {
   const output = await protonClient().send(new CancelServicePipelineDeploymentCommand({ serviceName }), budget());
-  return pipelineState(output.pipeline!);
+  return output.pipeline && pipelineState(output.pipeline);
 }
 
 /** The status of the stack that holds the resource, e.g. `UPDATE_ROLLBACK_IN_PROGRESS`. */
 export async function getStackStatus(stackId: string): Promise<string | undefined> {
-  cloudFormation ??= new CloudFormationClient(clientConfig);
+  cloudFormation ??= new CloudFormationClient(CLIENT_CONFIG);
   const output = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackId }), budget());
   return output.Stacks?.[0]?.StackStatus;
 }
@@ -59,9 +75,16 @@ function budget() {
   return { abortSignal: AbortSignal.timeout(CALL_BUDGET_MS) };
 }
 
-function protonClient(): ProtonClient {
-  proton ??= new ProtonClient(clientConfig);
+/** The Proton client, made once per container. */
+export function protonClient(): ProtonClient {
+  proton ??= new ProtonClient(CLIENT_CONFIG);
   return proton;
+}
+
+/** The client of `isComplete`'s polls, made once per container. */
+export function pollClient(): ProtonClient {
+  pollProton ??= new ProtonClient(POLL_CLIENT_CONFIG);
+  return pollProton;
 }
 
 function pipelineState(pipeline: ServicePipeline): PipelineState {

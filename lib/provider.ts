@@ -128,8 +128,9 @@ export class CancelPipelineDeploymentProvider extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      // Each call is bounded to 25 seconds (lambda/sdk.ts); an invocation makes at most four.
-      timeout: Duration.minutes(2),
+      // onEvent retries throttled calls for up to 3 minutes and denied ones for 1 (lambda/retry.ts),
+      // and each call's last attempt is bounded to 25 seconds (lambda/sdk.ts): at most 5m 40s in all.
+      timeout: Duration.minutes(6),
       role: handlerRole,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

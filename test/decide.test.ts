@@ -1,30 +1,47 @@
-import { firstStep, formatDuration, isFinal, truncate } from '../lambda/decide';
+import * as fs from 'fs';
+import { firstStep, formatDuration, isFinal, isKnownStatus, STATUS_MODEL, truncate } from '../lambda/decide';
 
-describe('firstStep', () => {
+/** AWS's published Proton model, as Debian's python3-botocore ships it (installed by .ci/run). */
+const PUBLISHED_MODEL = '/usr/lib/python3/dist-packages/botocore/data/proton/2020-07-20/service-2.json';
+
+describe('the status model against AWS\'s published Proton model', () => {
+  const model = JSON.parse(fs.readFileSync(PUBLISHED_MODEL, 'utf8'));
+  const published: string[] = model.shapes.DeploymentStatus.enum;
+
+  test('classifies every published deployment status on purpose, and no other', () => {
+    expect(published.length).toBeGreaterThanOrEqual(8);
+    expect(Object.keys(STATUS_MODEL).sort()).toEqual([...published].sort());
+    expect(published.every(isKnownStatus)).toBe(true);
+  });
+
   test.each([
-    ['IN_PROGRESS', 'cancel'],
-    ['CANCELLING', 'wait'],
-    ['SUCCEEDED', 'nothing-to-cancel'],
-    ['FAILED', 'nothing-to-cancel'],
-    ['CANCELLED', 'nothing-to-cancel'],
-    ['DELETE_IN_PROGRESS', 'nothing-to-cancel'],
-  ])('%s -> %s', (status, step) => {
+    ['IN_PROGRESS', 'cancel', false],
+    ['CANCELLING', 'wait', false],
+    ['DELETE_IN_PROGRESS', 'nothing-to-cancel', false],
+    ['SUCCEEDED', 'nothing-to-cancel', true],
+    ['FAILED', 'nothing-to-cancel', true],
+    ['CANCELLED', 'nothing-to-cancel', true],
+    ['DELETE_COMPLETE', 'nothing-to-cancel', true],
+    ['DELETE_FAILED', 'nothing-to-cancel', true],
+  ])('%s: first step %s, final %s', (status, step, final) => {
+    expect(published).toContain(status);
     expect(firstStep(status)).toBe(step);
+    expect(isFinal(status)).toBe(final);
   });
-});
 
-describe('isFinal', () => {
-  test.each(['CANCELLED', 'FAILED', 'SUCCEEDED', 'DELETE_COMPLETE'])('%s ends the wait', (status) => {
-    expect(isFinal(status)).toBe(true);
-  });
-  test.each(['IN_PROGRESS', 'CANCELLING'])('%s does not', (status) => {
-    expect(isFinal(status)).toBe(false);
+  test('a status outside the model is never cancelled and ends the wait (never a hang)', () => {
+    for (const status of ['PAUSED', '', 'in_progress', 'constructor', 'toString', '__proto__']) {
+      expect(isKnownStatus(status)).toBe(false);
+      expect(firstStep(status)).toBe('nothing-to-cancel');
+      expect(isFinal(status)).toBe(true);
+    }
   });
 });
 
 describe('truncate', () => {
-  test('keeps text that fits', () => {
+  test('keeps text that fits, up to exactly the budget', () => {
     expect(truncate('short', 10)).toBe('short');
+    expect(truncate('a'.repeat(10), 10)).toBe('a'.repeat(10));
   });
 
   test('cuts ASCII text to the budget, ellipsis included', () => {

@@ -1,7 +1,9 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient, ServicePipeline } from '@aws-sdk/client-proton';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isComplete, IsCompleteRequest, onEvent, ResourceEvent } from '../lambda';
+import { isComplete, IsCompleteRequest, onEvent, ResourceEvent, THROTTLE_RETRY } from '../lambda';
+import { DENIED_RETRY_MS, timing } from '../lambda/retry';
+import { CALL_BUDGET_MS, CLIENT_CONFIG, MAX_ATTEMPTS, POLL_CLIENT_CONFIG, pollClient, protonClient } from '../lambda/sdk';
 
 process.env.AWS_REGION = 'eu-west-1';
 
@@ -54,7 +56,9 @@ function awsError(name: string, httpStatusCode: number, message = `${name} from 
   return Object.assign(new Error(message), { name, $fault: httpStatusCode >= 500 ? 'server' : 'client', $metadata: { httpStatusCode } });
 }
 
-function event(requestType: 'Create' | 'Update' | 'Delete', properties: Partial<typeof PROPERTIES> = {}): ResourceEvent {
+type Properties = Partial<typeof PROPERTIES> & { Trigger?: string; ServiceTimeout?: string };
+
+function event(requestType: 'Create' | 'Update' | 'Delete', properties: Properties = {}, old: Properties = { Trigger: 'old' }): ResourceEvent {
   const base = {
     ServiceToken: PROPERTIES.ServiceToken,
     ResponseURL: 'https://cloudformation-custom-resource-response-euwest1.s3.amazonaws.com/secret',
@@ -66,14 +70,24 @@ function event(requestType: 'Create' | 'Update' | 'Delete', properties: Partial<
   };
   switch (requestType) {
     case 'Create': return { ...base, RequestType: 'Create' } as ResourceEvent;
-    case 'Update': return { ...base, RequestType: 'Update', PhysicalResourceId: SERVICE, OldResourceProperties: { ...PROPERTIES, Trigger: 'old' } } as ResourceEvent;
+    case 'Update': return { ...base, RequestType: 'Update', PhysicalResourceId: SERVICE, OldResourceProperties: { ...PROPERTIES, ...old } } as ResourceEvent;
     case 'Delete': return { ...base, RequestType: 'Delete', PhysicalResourceId: SERVICE } as ResourceEvent;
   }
 }
 
 let logs: string[];
+/** Emulated monotonic time of the retries, moved only by their sleeps. */
+let retryClockMs: number;
+let sleeps: number[];
 
 beforeEach(() => {
+  retryClockMs = 0;
+  sleeps = [];
+  jest.spyOn(timing, 'now').mockImplementation(() => retryClockMs);
+  jest.spyOn(timing, 'sleep').mockImplementation(async (ms) => {
+    sleeps.push(ms);
+    retryClockMs += ms;
+  });
   proton.reset();
   cloudFormation.reset();
   cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Stack', StackStatus: 'UPDATE_IN_PROGRESS', CreationTime: new Date() }] });
@@ -203,7 +217,8 @@ describe('onEvent', () => {
     // THEN
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
     expect(response.WaitStartedAt).toBeUndefined();
-    expect(response.Data).toMatchObject({ DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'true' });
+    // Proton refused the cancel: it was requested of Proton but not accepted.
+    expect(response.Data).toMatchObject({ DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'false' });
   });
 
   test('fails on the race when failUnlessCancelled is set', async () => {
@@ -234,10 +249,28 @@ describe('onEvent', () => {
       "Proton service 'my-service' in eu-west-1 was not found (AWS Proton said: The requested resource my-service was not found.); check serviceName"],
     ['access is denied', awsError('AccessDeniedException', 403, 'User is not authorized'),
       "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: User is not authorized); the provider's role allows it"],
-    ['throttling outlasts the retries', awsError('ThrottlingException', 429),
-      "AWS Proton kept throttling proton:GetService for Proton service 'my-service' in eu-west-1 through 5 attempts"],
     ['Proton keeps failing with 5xx', awsError('InternalServerException', 500),
-      "AWS Proton failed proton:GetService for Proton service 'my-service' in eu-west-1 with HTTP 500"],
+      "AWS Proton failed proton:GetService for Proton service 'my-service' in eu-west-1 with HTTP 500 through every retry (AWS Proton said: InternalServerException from AWS); deploy again later."],
+    ['the SDK marks a server fault without an HTTP status', Object.assign(new Error('busy'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: {} }),
+      "AWS Proton failed proton:GetService for Proton service 'my-service' in eu-west-1 with a server fault (ServiceUnavailable) through every retry (AWS Proton said: busy); deploy again later."],
+    ['access is denied with a 403 of another name', awsError('Forbidden', 403, 'no'),
+      "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: no)"],
+    ['a client error of another kind', awsError('ServiceQuotaExceededException', 402, 'quota'),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: ServiceQuotaExceededException (AWS Proton said: quota)."],
+    ['a 500 the SDK did not mark as a server fault', Object.assign(new Error('oops'), { name: 'Odd', $metadata: { httpStatusCode: 500 } }),
+      "AWS Proton failed proton:GetService for Proton service 'my-service' in eu-west-1 with HTTP 500 through every retry (AWS Proton said: oops)"],
+    ['a 499 without a fault mark', Object.assign(new Error('odd'), { name: 'Odd', $metadata: { httpStatusCode: 499 } }),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: Odd (AWS Proton said: odd)."],
+    ['a client error whose message mentions parsing', Object.assign(new Error('cannot parse the name'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } }),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: ValidationException (AWS Proton said: cannot parse the name)."],
+    ['an error without status, name or message', Object.assign(Object.create(null), { message: '' }),
+      "AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: Error."],
+    ['the request times out', Object.assign(new Error('Request timed out'), { name: 'TimeoutError' }),
+      "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (TimeoutError, after retrying for up to 25 seconds)"],
+    ['the network error code is only in the message', new Error('socket hang up: read ECONNRESET'),
+      "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (ECONNRESET, after retrying for up to 25 seconds)"],
+    ['the answer holds no service', undefined,
+      "AWS Proton answered proton:GetService for Proton service 'my-service' in eu-west-1 without the service; deploy again later"],
     ['the endpoint refuses connections', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
       "Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 (ECONNREFUSED, after retrying for up to 25 seconds)"],
     ['the endpoint name does not resolve', Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }),
@@ -247,16 +280,23 @@ describe('onEvent', () => {
     ['the answer is not JSON', Object.assign(new SyntaxError('Unexpected token < in JSON'), { $metadata: {} }),
       "AWS Proton sent an answer to proton:GetService for Proton service 'my-service' in eu-west-1 that is not valid Proton JSON"],
   ])('fails with a clear message when %s', async (_, error, message) => {
-    proton.on(GetServiceCommand).rejects(error);
+    if (error) {
+      proton.on(GetServiceCommand).rejects(error);
+    } else {
+      proton.on(GetServiceCommand).resolves({});
+    }
 
     const failure = onEvent(event('Create'));
 
     await expect(failure).rejects.toThrow(message);
     // The stack is the message alone: no minified trace reaches the stack events.
-    await failure.catch((e: Error) => expect(e.stack).toBe(e.message));
+    await failure.catch((e: Error) => {
+      expect(e.stack).toBe(e.message);
+      expect(e.name).toBe('DeploymentError');
+    });
   });
 
-  test('a forward Update cancels like a Create', async () => {
+  test('a forward Update whose Trigger changed cancels like a Create', async () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
@@ -267,7 +307,7 @@ describe('onEvent', () => {
     expect(response.PhysicalResourceId).toBe(SERVICE);
   });
 
-  test('an Update whose stack status is unknown is treated as a forward one', async () => {
+  test('an Update whose Trigger changed and whose stack status is unknown is treated as a forward one', async () => {
     cloudFormation.on(DescribeStacksCommand).rejects(awsError('AccessDenied', 403));
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
@@ -275,6 +315,53 @@ describe('onEvent', () => {
     await onEvent(event('Update'));
 
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
+  });
+
+  describe('an Update whose Trigger did not change reports only, and never fails', () => {
+    test.each<[string, Properties, Properties]>([
+      ['ServiceTimeout changed', { ServiceTimeout: '900' }, { ServiceTimeout: '600' }],
+      ['ServiceToken changed', { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:other' }, {}],
+      ['timeout changed', { TimeoutSeconds: '600' }, {}],
+      ['failUnlessCancelled changed', { FailUnlessCancelled: 'true' }, {}],
+      ['waitForFinalStatus changed', { WaitForFinalStatus: 'false' }, {}],
+      ['the same Trigger, with another option changed', { Trigger: 'same', FailIfNothingToCancel: 'true' }, { Trigger: 'same' }],
+    ])('%s: no cancel, no stack status read, the pipeline as it is', async (_, properties, old) => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+
+      const response = await onEvent(event('Update', properties, old));
+
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+      expect(cloudFormation.calls()).toHaveLength(0);
+      expect(response).toEqual({ PhysicalResourceId: SERVICE, Data: expect.objectContaining({ DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' }) });
+    });
+
+    test('a report-only Update whose read fails succeeds with empty attributes', async () => {
+      proton.on(GetServiceCommand).rejects(awsError('InternalServerException', 500));
+
+      const response = await onEvent(event('Update', { TimeoutSeconds: '600' }, {}));
+
+      expect(response.Data).toMatchObject({ DeploymentStatus: '', PipelineArn: '', CancellationRequested: 'false' });
+      expect(logs.map(l => JSON.parse(l).step)).toContain('report-read-failed');
+    });
+
+    test('an Update to a new service name cancels on the new service (the answer makes it a replacement)', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+      proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+      const response = await onEvent(event('Update', { ServiceName: 'renamed', Trigger: 'same' }, { ServiceName: SERVICE, Trigger: 'same' }));
+
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)[0].args[0].input).toEqual({ serviceName: 'renamed' });
+      expect(response.PhysicalResourceId).toBe('renamed');
+    });
+
+    test('an Update from no Trigger to one cancels', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+      proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+      await onEvent(event('Update', { Trigger: 'first' }, {}));
+
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
+    });
   });
 
   describe('during an update rollback', () => {
@@ -292,6 +379,24 @@ describe('onEvent', () => {
       expect(response.Data).toMatchObject({ DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' });
     });
 
+    test('a Trigger change does not cancel', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+
+      const response = await onEvent(event('Update', { Trigger: 'new' }, { Trigger: 'old' }));
+
+      expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+      expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+      expect(response.Data).toMatchObject({ CancellationRequested: 'false' });
+    });
+
+    test('an invalid property does not fail the rollback', async () => {
+      proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+
+      const response = await onEvent(event('Update', { TimeoutSeconds: '5' }, { TimeoutSeconds: '5' }));
+
+      expect(response.Data).toMatchObject({ DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' });
+    });
+
     test('succeeds with empty attributes when Proton cannot be read', async () => {
       proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
 
@@ -300,12 +405,14 @@ describe('onEvent', () => {
       expect(response.PhysicalResourceId).toBe(SERVICE);
       expect(Object.keys(response.Data!)).toHaveLength(9);
       expect(response.Data).toMatchObject({ DeploymentStatus: '', CancellationRequested: 'false' });
+      expect(logs.map(l => JSON.parse(l).step)).toEqual(['rollback-read-failed']);
     });
   });
 
   test('Delete makes no AWS call', async () => {
     const response = await onEvent(event('Delete'));
 
+    expect(logs.map(l => JSON.parse(l))).toEqual([{ step: 'delete', physicalResourceId: SERVICE }]);
     expect(response).toEqual({ PhysicalResourceId: SERVICE });
     expect(proton.calls()).toHaveLength(0);
     expect(cloudFormation.calls()).toHaveLength(0);
@@ -398,5 +505,316 @@ describe('response size', () => {
     expect(response.Data?.DeploymentStatusMessage.endsWith('…')).toBe(true);
     expect(logs.join('\n')).not.toContain('xxxxxxxxxx');
     expect(logs.join('\n')).not.toContain('cloudformation-custom-resource-response');
+  });
+});
+
+describe('deploy-time property checks', () => {
+  test.each<[string, Properties, string]>([
+    ['a service name Proton refuses', { ServiceName: '-bad name' }, "serviceName must be 1 to 100 letters, digits, '-' or '_', starting with a letter or digit, got '-bad name'"],
+    ['a service name over 100 characters', { ServiceName: 'a'.repeat(101) }, 'serviceName must be 1 to 100'],
+    ['an empty service name', { ServiceName: '' }, "serviceName must be 1 to 100 letters, digits, '-' or '_', starting with a letter or digit, got ''"],
+    ['a timeout under 60 seconds', { TimeoutSeconds: '59' }, "timeout must be a whole number of seconds from 60 to 3000, got '59'"],
+    ['a timeout over 3000 seconds', { TimeoutSeconds: '3001' }, "timeout must be a whole number of seconds from 60 to 3000, got '3001'"],
+    ['a fractional timeout', { TimeoutSeconds: '90.5' }, "timeout must be a whole number of seconds from 60 to 3000, got '90.5'"],
+    ['a flag that is not a boolean', { FailUnlessCancelled: 'yes' }, "failUnlessCancelled must be 'true' or 'false', got 'yes'"],
+    ['waitForFinalStatus not a boolean', { WaitForFinalStatus: 'TRUE' }, "waitForFinalStatus must be 'true' or 'false', got 'TRUE'"],
+    ['failIfNothingToCancel not a boolean', { FailIfNothingToCancel: '1' }, "failIfNothingToCancel must be 'true' or 'false', got '1'"],
+  ])('a Create with %s fails with one sentence, before any Proton call', async (_, properties, message) => {
+    const failure = onEvent(event('Create', properties));
+
+    await expect(failure).rejects.toThrow(message);
+    await failure.catch((e: Error) => expect(e.message).toMatch(/^Invalid property of the cancel for Proton service '[^']*' in eu-west-1: \w+ must be [^;]*, got [^;]*\.$/));
+    expect(proton.calls()).toHaveLength(0);
+  });
+
+  test('a Create without a service name names the option', async () => {
+    const { ServiceName: _, ...rest } = event('Create').ResourceProperties;
+
+    await expect(onEvent({ ...event('Create'), ResourceProperties: rest } as ResourceEvent)).rejects.toThrow('serviceName must be 1 to 100 letters, digits, \'-\' or \'_\', starting with a letter or digit, got nothing.');
+  });
+
+  test('a forward Update with a bad value fails before any Proton call, even without a Trigger change', async () => {
+    await expect(onEvent(event('Update', { TimeoutSeconds: '4000' }, {}))).rejects.toThrow("timeout must be a whole number of seconds from 60 to 3000, got '4000'");
+    expect(proton.calls()).toHaveLength(0);
+  });
+
+  test('accepts the bounds', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+
+    await expect(onEvent(event('Create', { TimeoutSeconds: '60', ServiceName: 'a'.repeat(100) }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'SUCCEEDED' } });
+    await expect(onEvent(event('Create', { TimeoutSeconds: '3000' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'SUCCEEDED' } });
+  });
+});
+
+describe('access denied (a policy not yet in effect)', () => {
+  test('is retried, then the cancel goes through once access is allowed', async () => {
+    // GIVEN two denials, then access
+    proton.on(GetServiceCommand).rejectsOnce(awsError('AccessDeniedException', 403)).rejectsOnce(awsError('AccessDeniedException', 403))
+      .resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+    // WHEN
+    const response = await onEvent(event('Create'));
+
+    // THEN: backoff of 1 s, then 2 s
+    expect(sleeps).toEqual([1_000, 2_000]);
+    expect(response.Data).toMatchObject({ DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' });
+  });
+
+  test('fails with the existing sentence after 60 seconds of denials', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('AccessDeniedException', 403, 'User is not authorized'));
+
+    await expect(onEvent(event('Create'))).rejects.toThrow(
+      "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: User is not authorized); the provider's role allows it for this service, so look for a service control policy or permissions boundary that denies it.");
+    expect(DENIED_RETRY_MS).toBe(60_000);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
+    expect(sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000]);
+  });
+
+  test('is retried during a poll too', async () => {
+    proton.on(GetServiceCommand).rejectsOnce(awsError('AccessDeniedException', 403)).resolves(service('CANCELLED'));
+
+    const response = await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() });
+
+    expect(response).toMatchObject({ IsComplete: true, Data: { DeploymentStatus: 'CANCELLED' } });
+  });
+});
+
+describe('throttling (many instances at once)', () => {
+  test('a first read throttled through the SDK\'s attempts falls back to the cancel, which Proton accepts', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
+
+    const response = await onEvent(event('Create'));
+
+    expect(proton.commandCalls(GetServiceCommand)).toHaveLength(1);
+    expect(response).toMatchObject({ WaitStartedAt: expect.any(Number), Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
+    expect(logs.map(l => JSON.parse(l))).toContainEqual({ step: 'read-throttled', serviceName: SERVICE, next: 'cancel' });
+  });
+
+  test('a throttled cancel is retried with full jitter until Proton accepts it', async () => {
+    jest.spyOn(timing, 'random').mockReturnValue(0.5);
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejectsOnce(awsError('ThrottlingException', 429)).rejectsOnce(awsError('ThrottlingException', 429))
+      .resolves({ pipeline: pipeline('CANCELLING') });
+
+    const response = await onEvent(event('Create'));
+
+    expect(sleeps).toEqual([500, 1_000]);
+    expect(response.Data).toMatchObject({ CancellationRequested: 'true' });
+  });
+
+  test('a cancel throttled for the whole window fails with one sentence', async () => {
+    jest.spyOn(timing, 'random').mockReturnValue(0.999);
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ThrottlingException', 429));
+
+    await expect(onEvent(event('Create'))).rejects.toThrow(
+      "AWS Proton kept throttling proton:CancelServicePipelineDeployment for Proton service 'my-service' in eu-west-1 through every retry; deploy again later, or deploy fewer stacks at once.");
+    expect(THROTTLE_RETRY.onEventMs).toBe(180_000);
+    expect(retryClockMs).toBe(180_000);
+    expect(Math.max(...sleeps)).toBe(14_985);
+  });
+
+  test('a blind cancel that Proton refuses is followed by a read that reports the status', async () => {
+    proton.on(GetServiceCommand).rejectsOnce(awsError('ThrottlingException', 429)).resolves(service('SUCCEEDED'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ValidationException', 400));
+
+    const response = await onEvent(event('Create'));
+
+    expect(response.Data).toMatchObject({ DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'false' });
+  });
+
+  test('an accepted cancel whose answer holds no pipeline is followed by a read', async () => {
+    proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('CANCELLING'));
+    proton.on(CancelServicePipelineDeploymentCommand).resolves({} as never);
+
+    const response = await onEvent(event('Create'));
+
+    expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
+    expect(response.Data).toMatchObject({ DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' });
+  });
+});
+
+describe('a poll that fails', () => {
+  function waiting(waitedMs: number): IsCompleteRequest {
+    return { ...event('Create', { TimeoutSeconds: '600' }), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() - waitedMs };
+  }
+
+  test.each([
+    ['throttled', awsError('ThrottlingException', 429)],
+    ['a server fault', awsError('InternalServerException', 500)],
+    ['a dropped connection', Object.assign(new Error('socket hang up ECONNRESET'), { code: 'ECONNRESET' })],
+  ])('%s: is repeated at the next poll while the timeout allows', async (_, error) => {
+    proton.on(GetServiceCommand).rejects(error);
+
+    await expect(isComplete(waiting(599_000))).resolves.toEqual({ IsComplete: false });
+    await expect(isComplete(waiting(600_000))).rejects.toThrow(/^(AWS Proton kept throttling|AWS Proton failed|Could not reach AWS Proton)/);
+    expect(sleeps).toEqual([]);
+  });
+
+  test('is made with one attempt, so the waiter repeats it instead of the SDK', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+    await isComplete(waiting(0));
+
+    expect(proton.call(0).thisValue).toBe(pollClient());
+    expect(pollClient()).not.toBe(protonClient());
+  });
+
+  test('a poll refused for another reason fails at once', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
+
+    await expect(isComplete(waiting(0))).rejects.toThrow("Proton service 'my-service' in eu-west-1 was not found");
+  });
+});
+
+describe('the status model', () => {
+  test('DELETE_IN_PROGRESS met during the wait is waited through', async () => {
+    proton.on(GetServiceCommand).resolves(service('DELETE_IN_PROGRESS'));
+
+    await expect(isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
+  });
+
+  test('a status outside the published model is never cancelled, ends the wait, and is logged as unknown', async () => {
+    proton.on(GetServiceCommand).resolves(service('PAUSED'));
+
+    const created = await onEvent(event('Create'));
+    const polled = await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() });
+
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+    expect(created).toEqual({ PhysicalResourceId: SERVICE, Data: expect.objectContaining({ DeploymentStatus: 'PAUSED' }) });
+    expect(polled).toMatchObject({ IsComplete: true, Data: { DeploymentStatus: 'PAUSED' } });
+    expect(logs.map(l => JSON.parse(l))).toContainEqual(expect.objectContaining({ step: 'read', deploymentStatus: 'PAUSED', unknownStatus: true }));
+    expect(logs.map(l => JSON.parse(l))).toContainEqual(expect.objectContaining({ step: 'poll', deploymentStatus: 'PAUSED', unknownStatus: true }));
+    expect(logs.map(l => JSON.parse(l)).filter(l => l.deploymentStatus !== 'PAUSED')).toEqual([]);
+  });
+
+  test('a known status is not logged as unknown', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+
+    await onEvent(event('Create'));
+
+    expect(JSON.parse(logs[0])).toEqual({ step: 'read', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED', next: 'nothing-to-cancel' });
+  });
+});
+
+describe('the SDK clients', () => {
+  test('bound every call: 5 attempts, 3 s to connect, 10 s per request, 25 s per call', async () => {
+    expect(CLIENT_CONFIG).toEqual({
+      maxAttempts: 5,
+      requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+    });
+    expect(MAX_ATTEMPTS).toBe(5);
+    expect(CALL_BUDGET_MS).toBe(25_000);
+    expect(POLL_CLIENT_CONFIG).toEqual({ ...CLIENT_CONFIG, maxAttempts: 1 });
+    await expect(protonClient().config.maxAttempts()).resolves.toBe(5);
+    await expect(pollClient().config.maxAttempts()).resolves.toBe(1);
+  });
+
+  test('give each call an abort signal that fires after the budget', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+    const timeout = jest.spyOn(AbortSignal, 'timeout');
+
+    await onEvent(event('Create'));
+
+    expect(timeout).toHaveBeenCalledWith(25_000);
+    expect((proton.call(0).args as unknown[])[1]).toEqual({ abortSignal: timeout.mock.results[0].value });
+  });
+});
+
+describe('what each step logs and reports', () => {
+  function steps() {
+    return logs.map(l => JSON.parse(l));
+  }
+
+  test('a pipeline that never had a deployment attempted or succeeded reports both times empty', async () => {
+    proton.on(GetServiceCommand).resolves(service('FAILED', { lastDeploymentAttemptedAt: undefined, lastDeploymentSucceededAt: undefined }));
+
+    const response = await onEvent(event('Create'));
+
+    expect(response.Data).toMatchObject({ LastDeploymentAttemptedAt: '', LastDeploymentSucceededAt: '' });
+  });
+
+  test('the race is logged with the status reached; an accepted cancel with the status it answered', async () => {
+    proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('SUCCEEDED'));
+    proton.on(CancelServicePipelineDeploymentCommand).rejectsOnce(awsError('ValidationException', 400)).resolves({ pipeline: pipeline('CANCELLING') });
+
+    await onEvent(event('Create'));
+    proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
+    await onEvent(event('Create', { ServiceName: 'other' }));
+
+    expect(steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' });
+    expect(steps()).not.toContainEqual(expect.objectContaining({ step: 'cancel-sent', serviceName: SERVICE }));
+    expect(steps()).toContainEqual({ step: 'cancel-sent', serviceName: 'other', deploymentStatus: 'CANCELLING' });
+  });
+
+  test('a failed poll is logged with the time waited and the error', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
+
+    await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() - 30_000 });
+
+    expect(steps()).toEqual([{
+      step: 'poll-failed', serviceName: SERVICE, waitedSeconds: expect.closeTo(30, 0),
+      error: "AWS Proton kept throttling proton:GetService for Proton service 'my-service' in eu-west-1 through every retry; deploy again later, or deploy fewer stacks at once.",
+    }]);
+  });
+
+  test('a report-only read that fails is logged with the error', async () => {
+    proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404, 'gone'));
+
+    await onEvent(event('Update', { TimeoutSeconds: '600' }, {}));
+
+    expect(steps()).toEqual([{ step: 'report-read-failed', serviceName: SERVICE, error: expect.stringMatching(/^Proton service 'my-service' in eu-west-1 was not found/) }]);
+  });
+
+  test('an unknown stack status is logged with the error, and a stack without status is a forward update', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+    cloudFormation.on(DescribeStacksCommand).rejectsOnce(awsError('AccessDenied', 403, 'no')).resolvesOnce({ Stacks: [] }).resolves({});
+
+    await onEvent(event('Update'));
+    expect(steps()[0]).toEqual({ step: 'stack-status-unknown', error: 'no' });
+    logs.length = 0;
+
+    await onEvent(event('Update'));
+    expect(steps().map(l => l.step)).toEqual(['read']);
+    logs.length = 0;
+
+    await onEvent(event('Update'));
+    expect(steps().map(l => l.step)).toEqual(['read']);
+  });
+
+  test('an Update waits through isComplete like a Create', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+    await expect(isComplete({ ...event('Update'), WaitStartedAt: Date.now() } as IsCompleteRequest)).resolves.toEqual({ IsComplete: false });
+    expect(proton.calls()).toHaveLength(1);
+  });
+
+  test('failUnlessCancelled completes at CANCELLED', async () => {
+    proton.on(GetServiceCommand).resolves(service('CANCELLED'));
+
+    await expect(isComplete({ ...event('Create', { FailUnlessCancelled: 'true' }), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() }))
+      .resolves.toMatchObject({ IsComplete: true });
+    await expect(onEvent(event('Create', { FailUnlessCancelled: 'true' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'CANCELLED' } });
+  });
+
+  test('without AWS_REGION, the messages say the region is unknown', async () => {
+    const region = process.env.AWS_REGION;
+    delete process.env.AWS_REGION;
+    try {
+      proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
+      await expect(onEvent(event('Create'))).rejects.toThrow("Proton service 'my-service' in an unknown region was not found");
+    } finally {
+      process.env.AWS_REGION = region;
+    }
+  });
+
+  test('onEvent reads with the client that retries; isComplete with the one-attempt client', async () => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+
+    await onEvent(event('Create'));
+
+    expect(proton.call(0).thisValue).toBe(protonClient());
   });
 });

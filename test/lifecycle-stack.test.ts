@@ -304,7 +304,8 @@ describe('two instances in one stack', () => {
       expect(outside.response.Reason).toMatch(/^Access denied to proton:GetService on Proton service 'payroll' in us-east-1/);
       expect(proton.status('payroll')).toBe('IN_PROGRESS');
     });
-  });
+    // The denial is retried for 60 s in real time before it fails.
+  }, 120_000);
 
   // Many services spill over into managed policies: CloudFormation must not run a resource's
   // request before the policy that allows its service exists.

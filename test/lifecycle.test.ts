@@ -255,7 +255,7 @@ describe('Create', () => {
     expect(operations(run.calls)).toEqual(['GetService']);
   });
 
-  test('access denied by the emulated IAM: fails, naming action, service and region', async () => {
+  test('access denied by the emulated IAM: retried for 60 s (in real time), then fails, naming action, service and region', async () => {
     // GIVEN the handler's role denied this service (as a service control policy would)
     const run = await createStack('Default', ({ proton, cfn }) => {
       proton.addService(SERVICE, SCENARIOS['in-progress']);
@@ -264,8 +264,9 @@ describe('Create', () => {
 
     expect(run.create.response.Status).toBe('FAILED');
     expect(run.create.response.Reason).toMatch(/^Access denied to proton:GetService on Proton service 'web-api' in us-east-1 \(AWS Proton said: User: .* is not authorized/);
-    expect(run.calls.map((c) => `${c.errorType} ${c.accessKeyId}`)).toEqual([`AccessDeniedException ${run.handlerKey}`]);
-  });
+    // A policy may take a while to be in effect: the first call and 7 retries over 60 s, none retried by the SDK.
+    expect(run.calls.map((c) => `${c.errorType} ${c.accessKeyId}`)).toEqual(Array(8).fill(`AccessDeniedException ${run.handlerKey}`));
+  }, 120_000);
 
   test('Proton never reaches a final status: times out, naming service and last status', async () => {
     // GIVEN a cancellation that never completes, and a 1-minute timeout
@@ -307,7 +308,7 @@ describe('Create', () => {
   });
 });
 
-describe('Create over a faulty wire (the SDK retries in real time)', () => {
+describe('Create over a faulty wire (the SDK\'s retry waits pass on the emulated clock)', () => {
   test.concurrent('a throttling burst is retried, then the cancel succeeds', async () => {
     const run = await createStack('Default', ({ proton }) => {
       proton.addService(SERVICE, SCENARIOS['in-progress']);
@@ -320,16 +321,22 @@ describe('Create over a faulty wire (the SDK retries in real time)', () => {
     ]);
   });
 
-  test.concurrent('throttling that never stops fails after 5 attempts, with what to do', async () => {
+  test.concurrent('throttling of every read that never stops: the cancel is sent without the read, then the polls repeat until the timeout', async () => {
     const run = await createStack('Default', ({ proton }) => {
       proton.addService(SERVICE, SCENARIOS['in-progress']);
       proton.injectFaults('GetService', { kind: 'throttle', times: Infinity });
     });
 
-    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(
       /^AWS Proton kept throttling proton:GetService for Proton service 'web-api' in us-east-1\b.*deploy again later/s);
-    expect(run.calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 429]);
+    // The first read's 5 attempts, the cancel, then one attempt per poll through the 30-minute timeout
+    expect(run.calls.slice(0, 6).map((c) => `${c.operation} ${c.status}`)).toEqual([...Array(5).fill('GetService 429'), 'CancelServicePipelineDeployment 200']);
+    expect(run.calls.slice(6).every((c) => c.operation === 'GetService' && c.status === 429)).toBe(true);
+    // The 30 minutes count from the cancel, sent after the first read's retry waits.
+    const cancelSentSeconds = (run.calls[5].at.getTime() - run.startMs) / 1000;
+    expect(cancelSentSeconds).toBeGreaterThan(0);
+    expect(run.create.elapsedSeconds).toBeCloseTo(cancelSentSeconds + 1_800, 2);
     expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
   });
 
