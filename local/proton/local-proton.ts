@@ -201,6 +201,9 @@ export class LocalProton {
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
+    // Idle keep-alive sockets stay open as long as AWS's endpoints keep them: with Node's 5 s
+    // default, a client reusing a socket the server is just closing gets ECONNRESET under load.
+    server.keepAliveTimeout = 65_000;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
