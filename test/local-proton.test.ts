@@ -5,7 +5,9 @@ import {
   ProtonClient,
   ProtonClientConfig,
 } from '@aws-sdk/client-proton';
-import { LocalProton, ProtonErrorName, SCENARIOS } from '../local/proton';
+import * as fc from 'fast-check';
+import { DEFAULT_RATE_LIMITS, deploymentId, LocalProton, ProtonErrorName, SCENARIOS } from '../local/proton';
+import { RateLimiter } from '../local/proton/rate-limits';
 
 // Tests of the local Proton endpoint itself, through the real @aws-sdk/client-proton over HTTP.
 
@@ -134,6 +136,17 @@ describe('wire shapes', () => {
     expect(out.service!.spec).toHaveLength(51_200);
   });
 
+  test('deployment ids are UUIDs, as the DeploymentId shape requires, distinct per service and deployment, the same on every run', () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    fc.assert(fc.property(fc.string({ minLength: 1, maxLength: 100 }), fc.integer({ min: 1, max: 1e6 }), (name, n) => {
+      expect(deploymentId(name, n)).toMatch(uuid);
+      expect(deploymentId(name, n)).not.toBe(deploymentId(name, n + 1));
+      expect(deploymentId(name, n)).not.toBe(deploymentId(`${name}x`, n));
+    }));
+    // the same on every run: pinned
+    expect([deploymentId('svc', 1), deploymentId('svc', 2)]).toEqual(['92f16823-f14c-52b4-9c7b-8bc39f9c79bd', '1f2a65a0-9744-566a-856a-32dda6ebb35d']);
+  });
+
   test('a service without pipeline has no pipeline member', async () => {
     proton.addService('no-pipe', SCENARIOS['no-pipeline']);
 
@@ -165,8 +178,8 @@ describe('wire shapes', () => {
       templateMajorVersion: '1',
       templateMinorVersion: '0',
       deploymentStatus: 'CANCELLING',
-      lastAttemptedDeploymentId: 'web-api-deployment-2',
-      lastSucceededDeploymentId: 'web-api-deployment-1',
+      lastAttemptedDeploymentId: deploymentId('web-api', 2),
+      lastSucceededDeploymentId: deploymentId('web-api', 1),
     });
   });
 
@@ -208,7 +221,7 @@ describe('pipeline state over time', () => {
     const pipeline = (await getService('svc')).service!.pipeline!;
     expect(pipeline.deploymentStatus).toBe('CANCELLED');
     expect(pipeline.deploymentStatusMessage).toBe('User initiated cancellation.');
-    expect(pipeline.lastSucceededDeploymentId).toBe('svc-deployment-1');
+    expect(pipeline.lastSucceededDeploymentId).toBe(deploymentId('svc', 1));
   });
 
   test('a failed cancellation ends FAILED', async () => {
@@ -348,14 +361,14 @@ describe('errors', () => {
     ['AccessDeniedException', 403],
     ['ResourceNotFoundException', 404],
     ['ConflictException', 409],
-    ['ServiceQuotaExceededException', 402],
     ['ThrottlingException', 429],
     ['InternalServerException', 500],
   ])('%s surfaces in the SDK with status %d', async (name, status) => {
+    // (CancelServicePipelineDeployment may return each of them)
     proton.addService('svc');
-    proton.injectFaults('GetService', { kind: 'error', name, message: 'injected' });
+    proton.injectFaults('CancelServicePipelineDeployment', { kind: 'error', name, message: 'injected' });
 
-    const error = await rejection(getService('svc'));
+    const error = await rejection(cancel('svc'));
 
     expect(error.name).toBe(name);
     expect(error.message).toBe('injected');
@@ -486,9 +499,18 @@ describe('faults', () => {
     expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
     expect((await rejection(getService('other'))).name).toBe('ThrottlingException');
 
+    // An error fault waits for an operation that may return it: GetService cannot be a ConflictException.
     proton.injectFaults('*', { kind: 'error', name: 'ConflictException' });
+    expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
     expect((await rejection(cancel('svc'))).name).toBe('ConflictException');
     expect((await getService('svc')).service!.pipeline!.deploymentStatus).toBe('IN_PROGRESS');
+  });
+
+  test('fails on an error fault the operation cannot return in Proton\'s model', () => {
+    expect(() => proton.injectFaults('GetService', { kind: 'error', name: 'ConflictException' }))
+      .toThrow(/fault error for GetService: Proton's model does not let GetService return ConflictException/);
+    expect(() => proton.injectFaults('GetService', { kind: 'error', name: 'SerializationException' })).toThrow(/SerializationException/);
+    expect(() => proton.injectFaults('CancelServicePipelineDeployment', { kind: 'error', name: 'ConflictException' })).not.toThrow();
   });
 });
 
@@ -519,5 +541,175 @@ describe('emulated IAM', () => {
   test('access is checked before existence, and unregistered keys may do anything', async () => {
     expect((await rejection(getService('ghost', limited))).name).toBe('AccessDeniedException');
     expect((await getService('theirs')).service!.name).toBe('theirs');
+  });
+});
+
+describe('rate limits', () => {
+  beforeEach(() => proton.addService('svc', SCENARIOS['in-progress']));
+
+  /** Makes `n` GetService calls one after the other; returns the HTTP status of each. */
+  async function statuses(n: number, call: () => Promise<unknown> = () => getService('svc')): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        await call();
+        out.push(200);
+      } catch (e) {
+        const error = e as SdkError;
+        out.push(error.name === 'ThrottlingException' ? error.$metadata?.httpStatusCode ?? -1 : -2);
+      }
+    }
+    return out;
+  }
+
+  const ok = (n: number) => Array<number>(n).fill(200);
+  const throttled = (n: number) => Array<number>(n).fill(429);
+
+  test('the default is GetService 10/s (burst 20) and CancelServicePipelineDeployment 5/s (burst 10)', () => {
+    expect(proton.rateLimits).toEqual({
+      GetService: { perSecond: 10, burst: 20 },
+      CancelServicePipelineDeployment: { perSecond: 5, burst: 10 },
+    });
+    expect(DEFAULT_RATE_LIMITS).toEqual(proton.rateLimits);
+  });
+
+  test('a full bucket takes a burst of 20 GetService calls, the 21st is a ThrottlingException (429) "Rate exceeded"', async () => {
+    expect(await statuses(21)).toEqual([...ok(20), ...throttled(1)]);
+
+    const error = await rejection(getService('svc'));
+    expect(error).toMatchObject({ name: 'ThrottlingException', message: 'Rate exceeded' });
+    expect(proton.calls.at(-1)).toMatchObject({ status: 429, errorType: 'ThrottlingException', throttled: true });
+    expect(proton.calls.at(-1)?.fault).toBeUndefined();
+  });
+
+  test('the bucket refills with emulated time, never past the burst', async () => {
+    await statuses(20);
+
+    // 0.1 s at 10/s is one token; 0.05 s more is half of one
+    proton.clock.advance(0.1);
+    expect(await statuses(2)).toEqual([200, 429]);
+    proton.clock.advance(0.05);
+    expect(await statuses(1)).toEqual([429]);
+    proton.clock.advance(0.05);
+    expect(await statuses(1)).toEqual([200]);
+
+    // a second is 10 calls
+    proton.clock.advance(1);
+    expect(await statuses(11)).toEqual([...ok(10), 429]);
+
+    // an hour of rest is still only a burst of 20
+    proton.clock.advance(3600);
+    expect(await statuses(21)).toEqual([...ok(20), 429]);
+  });
+
+  test('a throttled cancel changes nothing', async () => {
+    // GIVEN an empty CancelServicePipelineDeployment bucket (10 refused cancels of a missing service)
+    await statuses(10, () => cancel('ghost'));
+
+    // WHEN
+    const error = await rejection(cancel('svc'));
+
+    // THEN
+    expect(error.name).toBe('ThrottlingException');
+    expect(proton.status('svc')).toBe('IN_PROGRESS');
+  });
+
+  test('each operation has its own bucket', async () => {
+    // GIVEN GetService's bucket empty
+    expect(await statuses(21)).toEqual([...ok(20), 429]);
+
+    // THEN cancels still have their burst of 10 (refusals of a missing service: 404, not 429)
+    const cancels = await statuses(11, () => cancel('ghost'));
+    expect(cancels).toEqual([...Array<number>(10).fill(-2), 429]);
+    expect(proton.calls.slice(-11).map((c) => c.status)).toEqual([...Array<number>(10).fill(404), 429]);
+
+    // AND an operation without a limit is never throttled
+    const unlimited = await statuses(30, () => client().send(new ListServicesCommand({})));
+    expect(unlimited).toEqual(Array<number>(30).fill(-2));
+    expect(proton.requestStats().ListServices).toEqual({ calls: 30, throttled: 0, peakPerSecond: 30 });
+  });
+
+  test('counters: calls, throttled, and the peak calls per emulated second, per operation and in total', async () => {
+    // GIVEN 25 GetService calls in one emulated second, then 3 in the next, and 2 cancels
+    await statuses(25);
+    proton.clock.advance(1);
+    await statuses(3);
+    await statuses(2, () => cancel('svc'));
+
+    // THEN
+    expect(proton.requestStats()).toEqual({
+      GetService: { calls: 28, throttled: 5, peakPerSecond: 25 },
+      CancelServicePipelineDeployment: { calls: 2, throttled: 0, peakPerSecond: 2 },
+    });
+    expect(proton.totalRequestStats()).toEqual({ calls: 30, throttled: 5, peakPerSecond: 25 });
+    expect(proton.calls.filter((c) => c.throttled)).toHaveLength(5);
+  });
+
+  test('rateLimits replaces the default; false turns limiting off', async () => {
+    // GIVEN a limit on cancels only
+    await proton.stop();
+    proton = await LocalProton.start({ timeScale: 0, rateLimits: { CancelServicePipelineDeployment: { perSecond: 1, burst: 1 } } });
+    proton.addService('svc', SCENARIOS['in-progress']);
+    expect(await statuses(50)).toEqual(ok(50));
+    expect(await statuses(2, () => cancel('ghost'))).toEqual([-2, 429]);
+
+    // AND none at all
+    await proton.stop();
+    proton = await LocalProton.start({ timeScale: 0, rateLimits: false });
+    proton.addService('svc', SCENARIOS['in-progress']);
+    expect(await statuses(50)).toEqual(ok(50));
+    expect(proton.rateLimits).toEqual({});
+    expect(proton.requestStats().GetService).toEqual({ calls: 50, throttled: 0, peakPerSecond: 50 });
+  });
+
+  test('fails on a rate that is not positive or a burst below 1', async () => {
+    await expect(LocalProton.start({ rateLimits: { GetService: { perSecond: 0, burst: 5 } } }))
+      .rejects.toThrow(/rate limit of GetService: .*got perSecond 0, burst 5/);
+    await expect(LocalProton.start({ rateLimits: { GetService: { perSecond: 1, burst: 0.5 } } }))
+      .rejects.toThrow(/got perSecond 1, burst 0.5/);
+  });
+});
+
+describe('token bucket (property)', () => {
+  const limit = fc.record({ perSecond: fc.double({ min: 0.1, max: 1000, noNaN: true }), burst: fc.integer({ min: 1, max: 200 }) });
+  /** Calls as gaps in emulated ms from the previous one. */
+  const gaps = fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 300 });
+
+  test('over any window of T seconds, at most burst + perSecond * T calls are admitted', () => {
+    fc.assert(fc.property(limit, gaps, (l, g) => {
+      const limiter = new RateLimiter({ Op: l }, 0);
+      const admittedAt: number[] = [];
+      let now = 0;
+      for (const gap of g) {
+        now += gap;
+        if (limiter.admit('Op', now)) {
+          admittedAt.push(now);
+        }
+      }
+      for (let i = 0; i < admittedAt.length; i++) {
+        for (let j = i; j < admittedAt.length; j++) {
+          const window = (admittedAt[j] - admittedAt[i]) / 1000;
+          expect(j - i + 1).toBeLessThanOrEqual(l.burst + l.perSecond * window + 1e-9);
+        }
+      }
+      expect(limiter.stats().Op.calls).toBe(g.length);
+      expect(limiter.stats().Op.throttled).toBe(g.length - admittedAt.length);
+    }));
+  });
+
+  test('calls no faster than the rate are never throttled, and a burst within the bucket is admitted whole', () => {
+    fc.assert(fc.property(limit, fc.integer({ min: 1, max: 300 }), (l, n) => {
+      const limiter = new RateLimiter({ Op: l }, 0);
+      const burst = Math.min(n, l.burst);
+      for (let i = 0; i < burst; i++) {
+        expect(limiter.admit('Op', 0)).toBe(true);
+      }
+      // after the burst, one call every 1/perSecond (rounded up to whole ms)
+      const stepMs = Math.ceil(1000 / l.perSecond);
+      for (let i = 1; i <= n; i++) {
+        expect(limiter.admit('Op', i * stepMs)).toBe(true);
+      }
+      expect(limiter.stats().Op.throttled).toBe(0);
+    }));
   });
 });

@@ -2,7 +2,7 @@
  * What `npm pack` ships, and that the packed tarball works from node_modules
  * in a fresh CDK app. Needs `npm run bundle` and `npm run compile` first.
  */
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -10,6 +10,8 @@ import { join } from 'path';
 const root = join(__dirname, '..');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const validateTsconfig = (path: string, ruleSet: string) =>
+  spawnSync(process.execPath, [require.resolve('jsii/bin/jsii'), 'validate-tsconfig', path, '--rule-set', ruleSet], { cwd: root, encoding: 'utf8' });
 
 test('package.json: no runtime dependencies, peers on the CDK, and a target for every jsii language', () => {
   const pkg = readJson(join(root, 'package.json'));
@@ -29,6 +31,33 @@ test('package.json: no runtime dependencies, peers on the CDK, and a target for 
     dotnet: { namespace: expect.any(String), packageId: expect.any(String) },
     go: { moduleName: expect.stringMatching(/^github\.com\//) },
   });
+});
+
+test('tsconfig.json is committed, jsii compiles with it, and it is the config jsii would generate', () => {
+  const pkg = readJson(join(root, 'package.json'));
+
+  expect(pkg.jsii.tsconfig).toBe('tsconfig.json');
+  expect(pkg.jsii.validateTsconfig).toBe('generated');
+  // not git-ignored: `git check-ignore` exits 1 for a path no rule ignores
+  expect(spawnSync('git', ['check-ignore', '-q', 'tsconfig.json'], { cwd: root }).status).toBe(1);
+  expect(readJson(join(root, 'tsconfig.dev.json')).extends).toBe('./tsconfig.json');
+  const result = validateTsconfig('tsconfig.json', 'generated');
+  expect(result.stdout).toContain('is valid against rule set "generated"');
+  expect(result.status).toBe(0);
+});
+
+test('jsii\'s tsconfig check fails on a config that drifts from the generated one', () => {
+  const drifted = readJson(join(root, 'tsconfig.json'));
+  drifted.compilerOptions.target = 'es2022';
+  drifted.compilerOptions.noEmit = true;
+  const path = join(mkdtempSync(join(tmpdir(), 'tsconfig-')), 'tsconfig.json');
+  writeFileSync(path, JSON.stringify(drifted));
+
+  const result = validateTsconfig(path, 'generated');
+
+  expect(result.status).not.toBe(0);
+  expect(result.stderr + result.stdout).toMatch(/target: Expected string "es2023", got "es2022"/);
+  expect(result.stderr + result.stdout).toMatch(/noEmit: Unexpected field/);
 });
 
 test('the package holds the compiled library, the assembly, the handler and the docs, and nothing else', () => {

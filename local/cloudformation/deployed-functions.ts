@@ -9,6 +9,7 @@ import { attributesRead, DeployTarget, StackAssembly } from './assembly';
 import { Clock, Waits } from './clock';
 import { accessKeyIdOf } from './iam';
 import { FunctionDefinition, InvocationRecord, LocalLambda, LogRecord } from './lambda';
+import { lambdaClientModule } from './lambda-client';
 import { ModuleLoader } from './module-loader';
 import { CloudFormationRequest, CloudFormationResponse, violations } from './requests';
 import { Execution, ExecutionEvent, LocalStepFunctions, StateMachineDefinition } from './step-functions';
@@ -56,10 +57,8 @@ interface Pending {
   readonly executions: Execution[];
 }
 
-/** Lambda's retries of a failed asynchronous invocation: after 1 minute, then 2. */
-const ASYNC_RETRY_SECONDS = [60, 120];
-/** AWS SDK clients the Lambda runtime preinstalls, which the framework's outbound.js loads (and the harness never lets it use). */
-const SDK_V3_STAND_IN = ['@aws-sdk/client-lambda', '@aws-sdk/client-sfn'];
+/** An AWS SDK client the Lambda runtime preinstalls, which the framework's outbound.js loads (and the harness never lets it use). */
+const SDK_V3_STAND_IN = ['@aws-sdk/client-sfn'];
 
 export interface DeployedFunctionsOptions {
   readonly target: DeployTarget;
@@ -68,13 +67,15 @@ export interface DeployedFunctionsOptions {
   readonly protonEndpoint: string;
   /** Base URL of the CloudFormation endpoint (`AWS_ENDPOINT_URL_CLOUDFORMATION`). */
   readonly cloudFormationEndpoint: string;
+  /** The account's Lambda concurrency (see `LocalLambda`). */
+  readonly lambdaConcurrency?: number;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
 export class DeployedFunctions {
   readonly lambda: LocalLambda;
   readonly stepFunctions: LocalStepFunctions;
-  private readonly waits: Waits;
+  readonly waits: Waits;
   private readonly pending = new Map<string, Pending>();
   /** The role (logical id) behind each access key the functions use. */
   private readonly roles = new Map<string, string>();
@@ -83,9 +84,11 @@ export class DeployedFunctions {
    * @param stack the stack as deployed now (its functions never change; its template may)
    */
   constructor(private readonly stack: () => StackAssembly, private readonly options: DeployedFunctionsOptions) {
-    this.waits = new Waits(options.clock, () => this.lambda.busy);
+    this.waits = new Waits(options.clock);
     this.lambda = new LocalLambda({
       clock: options.clock,
+      waits: this.waits,
+      concurrency: options.lambdaConcurrency,
       onLog: (record) => options.onProgress?.({ kind: 'log', record }),
       onColdStart: (fn, loader) => this.serveOutboundEdges(fn, loader),
     });
@@ -118,7 +121,8 @@ export class DeployedFunctions {
     const startedMs = this.options.clock.nowMs();
     this.options.onProgress?.({ kind: 'request', request });
     try {
-      await this.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
+      // CloudFormation invokes the ServiceToken asynchronously.
+      await this.lambda.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
       for (let seen = -1; seen !== pending.executions.length;) {
         seen = pending.executions.length;
         await Promise.all(pending.executions.map((e) => e.done));
@@ -158,18 +162,11 @@ export class DeployedFunctions {
     };
   }
 
-  /** Lambda's asynchronous invocation, as CloudFormation uses it: retried twice on a function error. */
-  private async invokeAsync(functionArn: string, payload: string, tag: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const output = await this.lambda.invoke(functionArn, payload, tag);
-      if (!output.FunctionError || attempt >= ASYNC_RETRY_SECONDS.length) {
-        return;
-      }
-      await this.waits.sleep(ASYNC_RETRY_SECONDS[attempt]);
-    }
-  }
-
-  /** Replaces the provider framework's outbound calls with the local services, on its module object. */
+  /**
+   * Replaces the provider framework's outbound calls to Step Functions and S3
+   * with the local services, on its module object. Its Lambda invoke stays its
+   * own, on the stand-in Lambda client (see lambda-client.ts).
+   */
   private serveOutboundEdges(fn: FunctionDefinition, loader: ModuleLoader): void {
     if (!fn.handler.startsWith('framework.')) {
       return;
@@ -180,9 +177,6 @@ export class DeployedFunctions {
         throw new Error(`the provider framework's outbound.js has no ${name} export: the harness does not know this framework version`);
       }
     }
-    outbound.invokeFunction = async (req: { FunctionName: string; Payload: string }) => {
-      return this.lambda.invoke(this.functionArn(req.FunctionName), req.Payload, requestIdOf(req.Payload));
-    };
     outbound.startExecution = async (req: { stateMachineArn: string; input: string }) => {
       const requestId = requestIdOf(req.input);
       const started = this.stepFunctions.startExecution(req, requestId);
@@ -208,7 +202,15 @@ export class DeployedFunctions {
   private addFunctions(): void {
     const stack = this.stack();
     const { region } = this.options.target;
-    const standIns = Object.fromEntries(SDK_V3_STAND_IN.map((name) => [name, notServedLocally(name)]));
+    const standIns = {
+      ...Object.fromEntries(SDK_V3_STAND_IN.map((name) => [name, notServedLocally(name)])),
+      '@aws-sdk/client-lambda': lambdaClientModule({
+        lambda: this.lambda,
+        waits: this.waits,
+        functionArn: (nameOrArn) => this.functionArn(nameOrArn),
+        tagOf: requestIdOf,
+      }),
+    };
     for (const [logicalId, resource] of stack.resourcesOfType('AWS::Lambda::Function')) {
       const props = resource.Properties ?? {};
       const roleArn = String(stack.resolve(props.Role));

@@ -5,12 +5,17 @@
  * and the Lambda Node.js runtime's invoke contract: JSON payload in, JSON
  * payload out, and an unhandled error as `FunctionError: 'Unhandled'` with
  * `{ errorType, errorMessage, trace }`.
+ *
+ * The account's concurrency is a pool of slots: an invocation holds one while
+ * it runs (in emulated time). Over the limit, a synchronous invocation is
+ * refused with `TooManyRequestsException` (HTTP 429, as the Lambda API answers),
+ * and an asynchronous one goes back to the queue and is retried, as Lambda does.
  */
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { format } from 'util';
 import * as vm from 'vm';
-import { Clock, emulatedDate } from './clock';
+import { Clock, emulatedDate, emulatedPerformance, Waits } from './clock';
 import { ModuleLoader, sandboxProcess } from './module-loader';
 
 /** A function as the stack defines it, resolved. */
@@ -81,8 +86,52 @@ interface Container {
   busy: boolean;
 }
 
+/** What the Lambda API answers an invocation over the account's concurrency: HTTP 429. */
+export class TooManyRequestsException extends Error {
+  readonly name = 'TooManyRequestsException';
+  readonly Type = 'User';
+  readonly Reason = 'ConcurrentInvocationLimitExceeded';
+  readonly $fault = 'client';
+  readonly $metadata = { httpStatusCode: 429 };
+
+  constructor() {
+    super('Rate Exceeded.');
+    // Named as the SDK names it, in the stack too (the framework reports the stack).
+    this.stack = `${this.name}: ${this.message}${(this.stack ?? '').slice((this.stack ?? '').indexOf('\n'))}`;
+  }
+}
+
+/** An invocation the account's concurrency refused (sync) or sent back to the queue (async). */
+export interface ThrottleRecord {
+  readonly functionLogicalId: string;
+  readonly invocationType: 'RequestResponse' | 'Event';
+  /** Emulated time, epoch milliseconds. */
+  readonly atMs: number;
+}
+
+/** How an asynchronous invocation ended. */
+export type AsyncOutcome = 'ok' | 'function-error' | 'expired';
+
+/** Lambda's account concurrency quota before any increase. */
+export const DEFAULT_CONCURRENCY = 1000;
+/** Lambda's retries of an asynchronous invocation that returned an error: after 1 minute, then 2. */
+const ASYNC_RETRY_SECONDS = [60, 120];
+/** An event throttled by concurrency goes back to the queue, retried 1 s later, then twice as late each time, up to 5 minutes... */
+const ASYNC_THROTTLE_FIRST_SECONDS = 1;
+const ASYNC_THROTTLE_MAX_SECONDS = 300;
+/** ...until the event is 6 hours old (the default maximum event age); then it is dropped. */
+const MAX_EVENT_AGE_SECONDS = 6 * 3600;
+
 export interface LocalLambdaOptions {
   readonly clock: Clock;
+  /** Waits on the clock: the functions' timers, timeouts and Lambda's own retries. */
+  readonly waits: Waits;
+  /**
+   * The account's concurrency: invocations that may run at once, all functions together.
+   *
+   * @default 1000
+   */
+  readonly concurrency?: number;
   /** Called with every log record as it is written. */
   readonly onLog?: (record: LogRecord) => void;
   /** Called when an environment starts, before its first invocation (to wire its modules). */
@@ -92,13 +141,24 @@ export interface LocalLambdaOptions {
 export class LocalLambda {
   readonly logs: LogRecord[] = [];
   readonly invocations: InvocationRecord[] = [];
-  /** Invocations running now. */
+  /** Invocations refused or sent back to the queue for lack of concurrency. */
+  readonly throttles: ThrottleRecord[] = [];
+  /** The account's concurrency. */
+  readonly concurrency: number;
+  /** Most invocations that ran at once. */
+  peakConcurrency = 0;
+  /** Invocations running now: the slots taken. */
   private running = 0;
   private readonly functions = new Map<string, FunctionDefinition>();
   private readonly containers = new Map<string, Container[]>();
   private readonly hostJson = vm.runInThisContext('JSON') as JSON;
 
-  constructor(private readonly options: LocalLambdaOptions) {}
+  constructor(private readonly options: LocalLambdaOptions) {
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new Error(`concurrency must be a whole number of at least 1, got ${this.concurrency}`);
+    }
+  }
 
   add(fn: FunctionDefinition): void {
     this.functions.set(fn.arn, fn);
@@ -114,22 +174,62 @@ export class LocalLambda {
     return fn;
   }
 
-  /** Whether an invocation is running. */
-  get busy(): boolean {
-    return this.running > 0;
+  /** Invocations running now. */
+  get runningNow(): number {
+    return this.running;
   }
 
   /**
-   * A synchronous (RequestResponse) invocation.
+   * A synchronous (RequestResponse) invocation. Over the account's concurrency
+   * it throws `TooManyRequestsException`, as the Lambda API refuses it.
    *
    * @param tag recorded with the invocation and its logs
    */
   async invoke(arn: string, payload: string, tag?: string): Promise<InvokeOutput> {
+    const fn = this.get(arn);
+    if (this.running >= this.concurrency) {
+      this.throttles.push({ functionLogicalId: fn.logicalId, invocationType: 'RequestResponse', atMs: this.options.clock.nowMs() });
+      throw new TooManyRequestsException();
+    }
     this.running += 1;
+    this.peakConcurrency = Math.max(this.peakConcurrency, this.running);
     try {
       return await this.run(arn, payload, tag);
     } finally {
       this.running -= 1;
+    }
+  }
+
+  /**
+   * An asynchronous (Event) invocation, as Lambda's queue runs it: an event
+   * throttled by concurrency goes back to the queue and is retried with
+   * backoff until it is 6 hours old; an event whose invocation returns an
+   * error is retried twice, after 1 and 2 minutes.
+   */
+  async invokeAsync(arn: string, payload: string, tag?: string): Promise<AsyncOutcome> {
+    const fn = this.get(arn);
+    const queuedAtMs = this.options.clock.nowMs();
+    for (let throttled = 0, failed = 0; ;) {
+      if (this.running >= this.concurrency) {
+        this.throttles.push({ functionLogicalId: fn.logicalId, invocationType: 'Event', atMs: this.options.clock.nowMs() });
+        // Jittered within the doubled interval, so that queued events do not all come back at once.
+        const interval = Math.min(ASYNC_THROTTLE_MAX_SECONDS, ASYNC_THROTTLE_FIRST_SECONDS * 2 ** throttled);
+        const seconds = interval / 2 + Math.random() * interval / 2;
+        if ((this.options.clock.nowMs() - queuedAtMs) / 1000 + seconds > MAX_EVENT_AGE_SECONDS) {
+          return 'expired';
+        }
+        throttled += 1;
+        await this.options.waits.sleep(seconds);
+        continue;
+      }
+      const output = await this.invoke(arn, payload, tag);
+      if (!output.FunctionError) {
+        return 'ok';
+      }
+      if (failed >= ASYNC_RETRY_SECONDS.length) {
+        return 'function-error';
+      }
+      await this.options.waits.sleep(ASYNC_RETRY_SECONDS[failed++]);
     }
   }
 
@@ -161,11 +261,10 @@ export class LocalLambda {
       callbackWaitsForEmptyEventLoop: true,
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimeout: (() => void) | undefined;
     try {
       const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimedOut(fn.timeoutSeconds)), fn.timeoutSeconds * 1000);
-        timer.unref();
+        cancelTimeout = this.options.waits.after(fn.timeoutSeconds * 1000, () => reject(new TimedOut(fn.timeoutSeconds)));
       });
       const result = await Promise.race([Promise.resolve(container.handler(event, context)), timedOut]);
       const json = JSON.stringify(result) ?? 'null';
@@ -189,7 +288,7 @@ export class LocalLambda {
       this.log(fn, container, 'ERROR', `Invoke Error ${JSON.stringify(body)}`);
       return errorOutput(body);
     } finally {
-      clearTimeout(timer);
+      cancelTimeout?.();
       container.busy = false;
       container.current = undefined;
     }
@@ -205,6 +304,8 @@ export class LocalLambda {
       process: sandboxProcess({ ...fn.environment }, (text) => this.log(fn, started.container, 'WARN', text)),
       console,
       Date: emulatedDate(this.options.clock),
+      performance: emulatedPerformance(this.options.clock),
+      ...this.options.waits.sandboxTimers(),
     }, fn.runtimeModules);
     const module = loader.load(path.join(fn.codeDirectory, `${file}.js`)) as Record<string, unknown>;
     const handler = module[exportName];

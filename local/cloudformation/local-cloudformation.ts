@@ -49,6 +49,14 @@ export interface LocalCloudFormationOptions {
    * @default - the harness leaves the endpoint's IAM alone
    */
   readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[]): void };
+  /**
+   * The account's Lambda concurrency: invocations of the stack's functions that
+   * may run at once. Over it, a synchronous invoke is refused with
+   * `TooManyRequestsException` and an asynchronous one is queued and retried.
+   *
+   * @default 1000 (Lambda's default quota; new accounts may start as low as 10)
+   */
+  readonly lambdaConcurrency?: number;
   /** Called as the lifecycle goes, for progress output. */
   readonly onProgress?: (event: ProgressEvent) => void;
 }
@@ -92,6 +100,7 @@ export class LocalCloudFormation {
       clock: harness.clock,
       protonEndpoint: options.protonEndpoint,
       cloudFormationEndpoint: endpoint.endpoint,
+      lambdaConcurrency: options.lambdaConcurrency,
       onProgress: options.onProgress,
     });
     harness.applyProtonIam();

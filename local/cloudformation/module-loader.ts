@@ -19,10 +19,14 @@ export interface SandboxGlobals {
   readonly process: NodeJS.Process;
   readonly console: Console;
   readonly Date: DateConstructor;
+  readonly setTimeout: typeof setTimeout;
+  readonly clearTimeout: typeof clearTimeout;
+  readonly AbortSignal: typeof AbortSignal;
+  readonly performance: typeof performance;
 }
 
 /** The parameters of the CommonJS wrapper, plus the globals an environment owns. */
-const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'process', 'console', 'Date'];
+const PARAMETERS = ['exports', 'require', 'module', '__filename', '__dirname', 'process', 'console', 'Date', 'setTimeout', 'clearTimeout', 'AbortSignal', 'performance'];
 
 interface LoadedModule {
   exports: unknown;
@@ -72,8 +76,9 @@ export class ModuleLoader {
       return module.exports;
     }
     const wrapper = compile(source, resolved);
+    const { process, console, Date, setTimeout, clearTimeout, AbortSignal, performance } = this.globals;
     wrapper.call(module.exports, module.exports, this.requireFrom(resolved), module, resolved, path.dirname(resolved),
-      this.globals.process, this.globals.console, this.globals.Date);
+      process, console, Date, setTimeout, clearTimeout, AbortSignal, performance);
     return module.exports;
   }
 
@@ -106,13 +111,22 @@ export class ModuleLoader {
 
 type Wrapper = (this: unknown, ...args: unknown[]) => void;
 
+/** Compiled files by path, with the source they were compiled from: compiling is most of a cold start's cost. */
+const compiled = new Map<string, { readonly source: string; readonly wrapper: Wrapper }>();
+
 function compile(source: string, filename: string): Wrapper {
+  const cached = compiled.get(filename);
+  if (cached?.source === source) {
+    return cached.wrapper;
+  }
   quietDynamicImportWarning();
-  return vm.compileFunction(source, PARAMETERS, {
+  const wrapper = vm.compileFunction(source, PARAMETERS, {
     filename,
     // The AWS SDK loads node:http with import(); resolve it as Node's own loader would.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   }) as Wrapper;
+  compiled.set(filename, { source, wrapper });
+  return wrapper;
 }
 
 let warned = false;

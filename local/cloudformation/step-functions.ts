@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'crypto';
 import { Waits } from './clock';
-import { LocalLambda } from './lambda';
+import { InvokeOutput, LocalLambda, TooManyRequestsException } from './lambda';
 
 /** The subset of the Amazon States Language the waiter uses. */
 export interface StateMachineDefinition {
@@ -177,9 +177,21 @@ export class LocalStepFunctions {
     }
   }
 
-  /** A Task whose Resource is a Lambda function ARN: the payload is the state input. */
+  /**
+   * A Task whose Resource is a Lambda function ARN: the payload is the state
+   * input. Lambda's refusals are the state's errors, prefixed `Lambda.`
+   * (`Lambda.TooManyRequestsException` over the account's concurrency).
+   */
   private async invoke(functionArn: string, data: unknown, tag?: string): Promise<unknown> {
-    const output = await this.lambda.invoke(functionArn, JSON.stringify(data), tag);
+    let output: InvokeOutput;
+    try {
+      output = await this.lambda.invoke(functionArn, JSON.stringify(data), tag);
+    } catch (error) {
+      if (error instanceof TooManyRequestsException) {
+        throw new TaskFailure(`Lambda.${error.name}`, JSON.stringify({ errorMessage: error.message, errorType: error.name }));
+      }
+      throw error;
+    }
     const payload = Buffer.from(output.Payload).toString('utf8');
     if (output.FunctionError) {
       // The Lambda error's type becomes the state error; its whole body, the cause.

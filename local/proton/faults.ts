@@ -1,10 +1,13 @@
-import { ProtonErrorName } from './errors';
+import { mayReturn, ProtonErrorName } from './errors';
 
 /** What a fault does to the call it hits. */
 export type Fault =
   /** 429 ThrottlingException "Rate exceeded". */
   | FaultBase & { readonly kind: 'throttle' }
-  /** A Proton error answer (default: 500 InternalServerException). */
+  /**
+   * A Proton error answer (default: 500 InternalServerException). It only hits calls of an operation
+   * that may return it in Proton's model (with `'*'`, other calls pass it by).
+   */
   | FaultBase & { readonly kind: 'error'; readonly name?: ProtonErrorName; readonly message?: string }
   /** A bare 503 with an HTML body, as a load balancer in front of a service sends it. */
   | FaultBase & { readonly kind: 'unavailable' }
@@ -51,6 +54,9 @@ export class FaultQueue {
       if (!(times >= 1)) {
         throw new Error(`fault ${fault.kind} for ${operation}: times must be >= 1, got ${times}`);
       }
+      if (operation !== '*' && !hits(fault, operation)) {
+        throw new Error(`fault ${fault.kind} for ${operation}: Proton's model does not let ${operation} return ${errorOf(fault)}`);
+      }
       this.queue.push({ operation, fault, remaining: times });
     }
   }
@@ -58,7 +64,8 @@ export class FaultQueue {
   /** Takes the first fault matching this call, if any, and uses up one of its times. */
   take(operation: string, serviceName: string | undefined): Fault | undefined {
     const entry = this.queue.find((q) => (q.operation === '*' || q.operation === operation)
-      && (q.fault.serviceName === undefined || q.fault.serviceName === serviceName));
+      && (q.fault.serviceName === undefined || q.fault.serviceName === serviceName)
+      && hits(q.fault, operation));
     if (!entry) {
       return undefined;
     }
@@ -68,4 +75,15 @@ export class FaultQueue {
     }
     return entry.fault;
   }
+}
+
+/** The error a fault answers, if it is an `error` fault. */
+function errorOf(fault: Fault): ProtonErrorName | undefined {
+  return fault.kind === 'error' ? fault.name ?? 'InternalServerException' : undefined;
+}
+
+/** False for an error fault that `operation` may not return in Proton's model; true for other faults. */
+function hits(fault: Fault, operation: string): boolean {
+  const error = errorOf(fault);
+  return error === undefined || mayReturn(operation, error);
 }

@@ -3,6 +3,7 @@ import { AddressInfo } from 'net';
 import { EmulatedClock } from './clock';
 import { ProtonError } from './errors';
 import { Fault, FaultKind, FaultQueue } from './faults';
+import { DEFAULT_RATE_LIMITS, OperationStats, RateLimit, RateLimiter } from './rate-limits';
 import { CancelRefusal, EmulatedService, PipelineStatus, ServiceOptions } from './service';
 import { readRequest, requireName, sendError, sendJson, sendMalformed, sendUnavailable, serviceNameOf } from './wire';
 
@@ -36,6 +37,15 @@ export interface LocalProtonOptions {
    * @default 'ValidationException'
    */
   readonly cancelRefusal?: CancelRefusal;
+  /**
+   * Request rate of each operation, as a token bucket on the emulated clock; a call past it gets
+   * a ThrottlingException (429) and changes nothing. Operations not listed are not limited; the
+   * object given replaces the default (spread `DEFAULT_RATE_LIMITS` to change one operation only).
+   * `false` turns rate limiting off.
+   *
+   * @default DEFAULT_RATE_LIMITS - GetService 10 per second (burst 20), CancelServicePipelineDeployment 5 per second (burst 10)
+   */
+  readonly rateLimits?: Readonly<Record<string, RateLimit>> | false;
 }
 
 /** One call received by the endpoint. */
@@ -54,6 +64,8 @@ export interface RecordedCall {
   readonly errorType?: string;
   /** Kind of the injected fault that hit this call, if any. */
   readonly fault?: FaultKind;
+  /** True when the rate limit refused this call (ThrottlingException). */
+  readonly throttled?: boolean;
 }
 
 type MutableCall = { -readonly [K in keyof RecordedCall]: RecordedCall[K] };
@@ -89,6 +101,7 @@ export class LocalProton {
   private stopped = false;
   private readonly services = new Map<string, EmulatedService>();
   private readonly faults = new FaultQueue();
+  private readonly limiter: RateLimiter;
   private readonly permissions = new Map<string, Set<string>>();
   private readonly recorded: MutableCall[] = [];
   /** Pending `slow` delays, ended early by `shutDown` and `stop`. */
@@ -99,6 +112,7 @@ export class LocalProton {
     this.region = options.region ?? 'us-east-1';
     this.account = options.account ?? '123456789012';
     this.cancelRefusal = options.cancelRefusal ?? 'ValidationException';
+    this.limiter = new RateLimiter(options.rateLimits === false ? {} : options.rateLimits ?? DEFAULT_RATE_LIMITS, this.clock.nowMs());
   }
 
   /** Base URL for the SDK's `endpoint` option or `AWS_ENDPOINT_URL_PROTON`, e.g. http://127.0.0.1:PORT. */
@@ -114,6 +128,24 @@ export class LocalProton {
   /** Number of calls received for `operation`. */
   count(operation: string): number {
     return this.recorded.filter((c) => c.operation === operation).length;
+  }
+
+  /** The request rates in force per operation (empty when rate limiting is off). */
+  get rateLimits(): Readonly<Record<string, RateLimit>> {
+    return this.limiter.rateLimits;
+  }
+
+  /**
+   * Calls received, calls throttled by the rate limit, and the peak calls per emulated second,
+   * per operation called so far (keyed by operation name).
+   */
+  requestStats(): Record<string, OperationStats> {
+    return this.limiter.stats();
+  }
+
+  /** The same counters for all operations together (`peakPerSecond`: all calls in one emulated second). */
+  totalRequestStats(): OperationStats {
+    return this.limiter.total();
   }
 
   /** ARN of the service `name`: arn:aws:proton:REGION:ACCOUNT:service/NAME. */
@@ -169,6 +201,9 @@ export class LocalProton {
     const server = http.createServer((req, res) => {
       this.handle(req, res).catch(() => res.destroy());
     });
+    // Idle keep-alive sockets stay open as long as AWS's endpoints keep them: with Node's 5 s
+    // default, a client reusing a socket the server is just closing gets ECONNRESET under load.
+    server.keepAliveTimeout = 65_000;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
@@ -207,6 +242,12 @@ export class LocalProton {
     };
     this.recorded.push(call);
 
+    // Throttling comes first, as at AWS's front door: a throttled call uses up no fault and changes nothing.
+    if (!this.limiter.admit(request.operation, call.at.getTime())) {
+      call.throttled = true;
+      this.fail(res, call, new ProtonError('ThrottlingException', 'Rate exceeded'));
+      return;
+    }
     const fault = this.faults.take(request.operation, serviceNameOf(request.input));
     if (fault) {
       call.fault = fault.kind;

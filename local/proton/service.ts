@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { EmulatedClock } from './clock';
 import { ProtonError } from './errors';
 
@@ -62,9 +63,9 @@ export interface PipelineOptions {
    * @default - `lastDeploymentAttemptedAt` when the status is SUCCEEDED, else 10 minutes after `createdAt`
    */
   readonly lastDeploymentSucceededAt?: Date;
-  /** @default '<service>-deployment-2' */
+  /** @default deploymentId(service, 2) */
   readonly lastAttemptedDeploymentId?: string;
-  /** @default - the attempted id when SUCCEEDED, else '<service>-deployment-1' */
+  /** @default - the attempted id when SUCCEEDED, else deploymentId(service, 1) */
   readonly lastSucceededDeploymentId?: string;
   /**
    * Status message of the deployment when added.
@@ -178,6 +179,17 @@ export class EmulatedService {
   }
 }
 
+/**
+ * Id of the `n`th deployment of a service: a UUID, as Proton's `DeploymentId` shape requires,
+ * derived from the service name and `n` (a name-based UUID, version 5 layout), so it is the same
+ * on every run.
+ */
+export function deploymentId(serviceName: string, n: number): string {
+  const hex = createHash('sha1').update(`local-proton/${serviceName}/deployment/${n}`).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 /** Epoch milliseconds to the epoch seconds of the AWS JSON protocol. */
 function seconds(ms: number): number {
   return ms / 1000;
@@ -207,8 +219,8 @@ class PipelineState {
     this.attemptedAt = o.lastDeploymentAttemptedAt?.getTime() ?? now - 60_000;
     const succeeded = this.status === 'SUCCEEDED';
     this.succeededAt = o.lastDeploymentSucceededAt?.getTime() ?? (succeeded ? this.attemptedAt : this.createdAt + 600_000);
-    this.attemptedId = o.lastAttemptedDeploymentId ?? `${serviceName}-deployment-2`;
-    this.succeededId = o.lastSucceededDeploymentId ?? (succeeded ? this.attemptedId : `${serviceName}-deployment-1`);
+    this.attemptedId = o.lastAttemptedDeploymentId ?? deploymentId(serviceName, 2);
+    this.succeededId = o.lastSucceededDeploymentId ?? (succeeded ? this.attemptedId : deploymentId(serviceName, 1));
     if (o.finishesAfter !== undefined && Number.isFinite(o.finishesAfter)) {
       this.finishesAt = now + o.finishesAfter * 1000;
     }
