@@ -6,6 +6,7 @@
  */
 import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider, CancelPipelineDeploymentProviderProps } from '../lib';
 
@@ -237,5 +238,90 @@ describe('warnings', () => {
     ['shorter than the default timeout', Duration.minutes(5), undefined],
   ])('a poll interval %s gives no warning', (_, pollInterval, timeout) => {
     expect(warnings(pollInterval, timeout)).toEqual([]);
+  });
+});
+
+describe('VPC', () => {
+  function vpcStack(securityGroups?: ec2.ISecurityGroup[]) {
+    const stack = newStack();
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+      privateSubnetIds: ['subnet-p1', 'subnet-p2'],
+      isolatedSubnetIds: ['subnet-i1', 'subnet-i2'],
+    });
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: securityGroups?.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(stack, `Sg${i}`, id as unknown as string)),
+    });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
+    return Template.fromStack(stack);
+  }
+  const ec2Arn = (resource: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ec2:us-east-1:123456789012:${resource}`]] });
+
+  test('the functions may create network interfaces only in their subnets, with their security groups, and no AWS managed policy', () => {
+    // WHEN
+    const template = vpcStack(['sg-a', 'sg-b'] as unknown as ec2.ISecurityGroup[]);
+
+    // THEN
+    const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(policies).toHaveLength(1);
+    const [[policyId, policy]] = policies;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ec2:CreateNetworkInterface',
+        Resource: [ec2Arn('network-interface/*'), ec2Arn('subnet/subnet-i1'), ec2Arn('subnet/subnet-i2'), ec2Arn('security-group/sg-a'), ec2Arn('security-group/sg-b')],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        Resource: ec2Arn('network-interface/*'),
+      },
+      { Effect: 'Allow', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], Resource: '*' },
+    ]);
+    // Each function role holds it, so each function waits for it; no role holds anything else.
+    const roles = Object.values(template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } } }));
+    expect(roles).toHaveLength(3);
+    for (const role of roles) {
+      expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: policyId }]);
+    }
+    expect(JSON.stringify(template.toJSON())).not.toContain('AWSLambdaVPCAccessExecutionRole');
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-i1', 'subnet-i2'], SecurityGroupIds: ['sg-a', 'sg-b'] });
+    }
+  });
+
+  test('without security groups given, the policy names the one Lambda constructs create for each function', () => {
+    const template = vpcStack();
+
+    const groups = Object.keys(template.findResources('AWS::EC2::SecurityGroup'));
+    expect(groups).toHaveLength(5);
+    const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    const create = policy.Properties.PolicyDocument.Statement[0].Resource;
+    expect(create.slice(3)).toEqual(groups.map(group => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:us-east-1:123456789012:security-group/', { 'Fn::GetAtt': [group, 'GroupId'] }]],
+    })));
+  });
+
+  test('a VPC leaves the functions one managed policy fewer for service ARNs', () => {
+    // 9 managed policies of ARNs fit beside the network policy, 10 without it
+    const names = (count: number) => Array.from({ length: count }, (_, i) => `${String(i).padStart(4, '0')}-${'x'.repeat(95)}`);
+    const synth = (vpc: boolean, count: number) => () => {
+      const stack = newStack();
+      const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
+        vpc: vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-1'] }) : undefined,
+      });
+      // The policies only: what each instance would add to them, without its custom resource.
+      names(count).forEach(serviceName => provider._allowService(serviceName));
+      return Template.fromStack(stack);
+    };
+    // Each ARN counts 156 characters (the longest partition): 51 fit inline, 38 in each managed policy.
+    const nineManagedPolicies = 51 + 9 * 38;
+    expect(synth(true, nineManagedPolicies)).not.toThrow();
+    expect(synth(true, nineManagedPolicies + 1)).toThrow(/need 10 managed policies, more than the 9 IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider/);
+    const withoutVpc = synth(false, nineManagedPolicies + 1)();
+    withoutVpc.resourceCountIs('AWS::IAM::ManagedPolicy', 10);
   });
 });
