@@ -1,0 +1,21 @@
+/**
+ * The jest config of the mutation run (`npm run mutation`): the fast unit and
+ * construct tests only. The lifecycle tests run the bundled handler through the
+ * local CloudFormation (minutes per run, and the bundle does not see the
+ * mutants); the docs and package tests need the jsii build; the boundaries and
+ * local Proton tests cover neither lib/ nor lambda/.
+ *
+ * @type {import('jest').Config}
+ */
+module.exports = {
+  ...require('./jest.config'),
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '/test/lifecycle',
+    '/test/docs\\.test\\.ts$',
+    '/test/package\\.test\\.ts$',
+    '/test/integ\\.test\\.ts$',
+    '/test/boundaries\\.test\\.ts$',
+    '/test/local-proton\\.test\\.ts$',
+  ],
+};
