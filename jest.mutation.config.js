@@ -9,6 +9,7 @@
  */
 module.exports = {
   ...require('./jest.config'),
+  setupFiles: ['<rootDir>/jest.mutation.setup.js'],
   testPathIgnorePatterns: [
     '/node_modules/',
     '/test/lifecycle',

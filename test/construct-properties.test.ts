@@ -12,6 +12,9 @@ import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipeline
 
 const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
 
+/** Runs per property; the mutation run asks for fewer (FC_NUM_RUNS), as it runs the tests once per mutant. */
+const runs = (numRuns: number) => ({ numRuns: Math.min(numRuns, Number(process.env.FC_NUM_RUNS ?? numRuns)) });
+
 /** IAM's limits, in characters without whitespace. */
 const IAM = { inlineCharsPerRole: 10_240, managedPolicyChars: 6_144, managedPoliciesPerRole: 10 };
 
@@ -153,7 +156,7 @@ test('any valid combination of options synthesizes, and the template keeps its i
     // a warning exactly for the instances whose timeout is shorter than a poll
     const warned = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('pollInterval')).map(w => w.id);
     expect(warned).toEqual(instances.flatMap((options, i) => poll > (options.timeout?.seconds ?? 1800) ? [`/PropertyStack/Cancel${i}`] : []));
-  }), { numRuns: 25 });
+  }), runs(25));
 });
 
 test('any number of services fits the policies within IAM limits, or fails saying what to do', () => {
@@ -194,7 +197,7 @@ test('any number of services fits the policies within IAM limits, or fails sayin
     for (const name of names) {
       expect(text.split(`:service/${name}"`).length - 1).toBe(1);
     }
-  }), { numRuns: 12 });
+  }), runs(12));
 });
 
 describe('invalid values fail with one sentence naming the option', () => {
@@ -216,7 +219,7 @@ describe('invalid values fail with one sentence naming the option', () => {
       fc.integer({ min: 300_001, max: 100_000_000 }),
       fc.integer({ min: 5_000, max: 300_000 }).filter(ms => ms % 1000 !== 0),
     ).map(ms => Duration.millis(ms));
-    fc.assert(fc.property(invalid, pollInterval => expectFailure(() => new CancelPipelineDeploymentProvider(stack(), 'P', { pollInterval }), 'pollInterval')));
+    fc.assert(fc.property(invalid, pollInterval => expectFailure(() => new CancelPipelineDeploymentProvider(stack(), 'P', { pollInterval }), 'pollInterval')), runs(100));
   });
 
   test('a timeout out of range, or not whole seconds', () => {
@@ -225,12 +228,12 @@ describe('invalid values fail with one sentence naming the option', () => {
       fc.integer({ min: 3_000_001, max: 100_000_000 }),
       fc.integer({ min: 60_000, max: 3_000_000 }).filter(ms => ms % 1000 !== 0),
     ).map(ms => Duration.millis(ms));
-    fc.assert(fc.property(invalid, timeout => expectFailure(() => new CancelPipelineDeployment(stack(), 'C', { serviceName: 's', timeout }), 'timeout')));
+    fc.assert(fc.property(invalid, timeout => expectFailure(() => new CancelPipelineDeployment(stack(), 'C', { serviceName: 's', timeout }), 'timeout')), runs(100));
   });
 
   test('a service name Proton would refuse', () => {
     const invalid = fc.string({ maxLength: 120 }).filter(name => !/^[0-9A-Za-z][0-9A-Za-z_-]{0,99}$/.test(name));
-    fc.assert(fc.property(invalid, name => expectFailure(() => new CancelPipelineDeployment(stack(), 'C', { serviceName: name }), 'serviceName')));
+    fc.assert(fc.property(invalid, name => expectFailure(() => new CancelPipelineDeployment(stack(), 'C', { serviceName: name }), 'serviceName')), runs(100));
   });
 
   test('a value of the wrong type for any prop of either construct', () => {
@@ -263,6 +266,6 @@ describe('invalid values fail with one sentence naming the option', () => {
         const props = { vpc, [prop]: value } as unknown as CancelPipelineDeploymentProviderProps;
         expectFailure(() => new CancelPipelineDeploymentProvider(inStack, 'P', props), prop);
       }
-    }), { numRuns: 300 });
+    }), runs(300));
   });
 });
