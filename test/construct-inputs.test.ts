@@ -4,6 +4,8 @@
  * limits of one stack. Each value either synthesizes or fails with one
  * sentence naming the option.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -303,6 +305,27 @@ describe('VPC', () => {
     expect(create.slice(3)).toEqual(groups.map(group => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:us-east-1:123456789012:security-group/', { 'Fn::GetAtt': [group, 'GroupId'] }]],
     })));
+  });
+
+  test('the README names a VPC endpoint for every AWS service the functions call', () => {
+    // GIVEN the AWS clients of the handler and of the provider framework's runtime
+    const runtime = path.join(path.dirname(require.resolve('aws-cdk-lib/package.json')), 'custom-resources', 'lib', 'provider-framework', 'runtime');
+    const framework = fs.readdirSync(runtime).filter(file => file.endsWith('.js')).map(file => fs.readFileSync(path.join(runtime, file), 'utf8')).join('\n');
+    const lambdaDir = path.join(__dirname, '..', 'lambda');
+    const handler = fs.readdirSync(lambdaDir).filter(file => file.endsWith('.ts')).map(file => fs.readFileSync(path.join(lambdaDir, file), 'utf8')).join('\n');
+    const clients = (source: string) => [...new Set([...source.matchAll(/@aws-sdk\/client-([a-z-]+)/g)].map(match => match[1]))].sort();
+    expect(clients(handler)).toEqual(['cloudformation', 'proton']);
+    expect(clients(framework)).toEqual(['lambda', 'sfn']);
+    // and the response to CloudFormation, sent with https to a pre-signed S3 URL
+    expect(framework).toMatch(/require\("https"\)/);
+
+    // WHEN
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('#### In a VPC'), readme.indexOf('### Attributes'));
+
+    // THEN: one endpoint per client (Step Functions' is 'states'), and S3's
+    const endpoints = [...section.matchAll(/`com\.amazonaws\.<region>\.([a-z0-9]+)`/g)].map(match => match[1]).sort();
+    expect(endpoints).toEqual(['cloudformation', 'lambda', 'proton', 's3', 'states']);
   });
 
   test('a VPC leaves the functions one managed policy fewer for service ARNs', () => {
