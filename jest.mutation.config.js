@@ -10,6 +10,10 @@
 module.exports = {
   ...require('./jest.config'),
   setupFiles: ['<rootDir>/jest.mutation.setup.js'],
+  // Stop at the first failure: the mutant is killed.
+  testEnvironment: '<rootDir>/jest.mutation.environment.js',
+  globalSetup: '<rootDir>/jest.mutation.global-setup.js',
+  testSequencer: '<rootDir>/jest.mutation.sequencer.js',
   testPathIgnorePatterns: [
     '/node_modules/',
     '/test/lifecycle',

@@ -191,7 +191,7 @@ export class CancelPipelineDeployment extends Construct {
 
 /** The type of each prop, for callers without a compiler (plain JavaScript). */
 function checkProps(props: CancelPipelineDeploymentProps): void {
-  checkPropsObject(props, 'CancelPipelineDeployment', true);
+  checkPropsObject(props, 'CancelPipelineDeployment', 'an object with at least serviceName');
   checkString(props.serviceName, 'serviceName', 'a string, the name of the Proton service');
   checkOptionalBoolean(props.waitForFinalStatus, 'waitForFinalStatus');
   checkOptionalDuration(props.timeout, 'timeout', 'Duration.minutes(30)');

@@ -34,12 +34,15 @@ function fail(prop: string, mustBe: string, value: unknown): never {
   throw new TypeError(`${prop} must be ${mustBe}, got ${describeValue(value)}.`);
 }
 
-/** Props given as an object; `undefined` only where every prop is optional. */
-export function checkPropsObject<T>(props: T, construct: string, required: boolean): void {
-  if ((props === undefined && !required) || (typeof props === 'object' && props !== null && !Array.isArray(props))) {
-    return;
+/**
+ * Props given as an object.
+ *
+ * @param mustBe what they must be, e.g. 'an object with at least serviceName'
+ */
+export function checkPropsObject(props: unknown, construct: string, mustBe: string): void {
+  if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+    fail(`The props of ${construct}`, mustBe, props);
   }
-  fail(`The props of ${construct}`, required ? 'an object with at least serviceName' : 'an object, or left out', props);
 }
 
 /** Whether a prop was left out: `null` counts as left out, as jsii passes it. */
@@ -71,7 +74,7 @@ export function checkOptionalBoolean(value: unknown, prop: string): void {
  */
 export function checkOptionalDuration(value: unknown, prop: string, example: string): void {
   const methods = ['toSeconds', 'toMilliseconds', 'toHumanString', 'isUnresolved'];
-  if (!isAbsent(value) && !(typeof value === 'object' && methods.every(m => typeof (value as Record<string, unknown>)[m] === 'function'))) {
+  if (!isAbsent(value) && !methods.every(m => typeof (value as Record<string, unknown>)[m] === 'function')) {
     fail(prop, `a Duration (for example ${example}), or left out`, value);
   }
 }
@@ -117,8 +120,7 @@ export function checkOptionalLogRemovalPolicy(value: unknown, prop: string): voi
 export type Shape = Record<string, 'string' | 'function'>;
 
 function hasShape(value: unknown, shape: Shape): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    && Object.entries(shape).every(([key, type]) => typeof (value as Record<string, unknown>)[key] === type);
+  return Object.entries(shape).every(([key, type]) => typeof (value as Record<string, unknown> | null | undefined)?.[key] === type);
 }
 
 /** An object with the properties of `shape`, such as an `ec2.IVpc`. */

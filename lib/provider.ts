@@ -138,7 +138,8 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
     const logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+      // Kept by default: a LogGroup's own default removal policy is RETAIN.
+      removalPolicy: props.logRemovalPolicy ?? undefined,
     });
     const vpc = props.vpc ?? undefined;
     const network = { vpc, vpcSubnets: props.vpcSubnets ?? undefined, securityGroups: props.securityGroups ?? undefined };
@@ -224,7 +225,7 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
 /** The type of each prop, for callers without a compiler (plain JavaScript). */
 function checkProps(props: CancelPipelineDeploymentProviderProps): void {
-  checkPropsObject(props, 'CancelPipelineDeploymentProvider', false);
+  checkPropsObject(props, 'CancelPipelineDeploymentProvider', 'an object, or left out');
   checkOptionalDuration(props.pollInterval, 'pollInterval', 'Duration.seconds(30)');
   checkOptionalShape(props.logGroup, 'logGroup', 'a logs.ILogGroup', { logGroupArn: 'string', logGroupName: 'string', grantWrite: 'function' });
   checkOptionalRetentionDays(props.logRetention, 'logRetention');

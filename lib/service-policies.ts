@@ -76,7 +76,8 @@ export class ServicePolicies extends Construct {
    * the handler functions wait for
    */
   public addService(serviceName: string): IDependable | undefined {
-    if (!Token.isUnresolved(serviceName) && this.policyOf.has(serviceName)) {
+    // A token appears twice only as the same value: one ARN serves both.
+    if (this.policyOf.has(serviceName)) {
       return this.policyOf.get(serviceName);
     }
 

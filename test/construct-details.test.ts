@@ -1,0 +1,129 @@
+/**
+ * The details of the template the other construct tests leave out: resource
+ * descriptions, the ends of each range, where the stack's resource limit
+ * falls, and how cdk-nag names a finding.
+ */
+import { App, CfnParameter, CfnResource, CfnWaitConditionHandle, Duration, Fn, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider } from '../lib';
+import { flattenForNag } from '../lib/nag-acknowledgements';
+
+const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
+
+function newStack(context?: Record<string, string>): Stack {
+  return new Stack(new App({ context }), 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+}
+
+/** Distinct 100-character service names: each ARN counts 156 characters. */
+const longNames = (count: number) => Array.from({ length: count }, (_, i) => `${String(i).padStart(4, '0')}-${'x'.repeat(95)}`);
+
+test('every function, role and policy says what it is for', () => {
+  // GIVEN a provider in a VPC, with a service past the inline policy
+  const stack = newStack();
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-1'] });
+  const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { vpc });
+
+  // WHEN
+  longNames(52).forEach(name => provider._allowService(name));
+
+  // THEN
+  const template = Template.fromStack(stack);
+  for (const entry of ['onEvent', 'isComplete']) {
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: `index.${entry}`, Description: `AWS Proton pipeline deployment cancel: ${entry}` });
+  }
+  const roleDescriptions = Object.values(template.findResources('AWS::IAM::Role')).map(role => role.Properties.Description).filter(Boolean).sort();
+  expect(roleDescriptions).toEqual([
+    'Cancels AWS Proton service pipeline deployments of the services named in this stack',
+    'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
+    'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
+  ]);
+  const policyDescriptions = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map(policy => policy.Properties.Description).sort();
+  expect(policyDescriptions).toEqual([
+    'Cancel and read the pipeline deployments of the Proton services named in this stack',
+    'Lets the Lambda functions of the Proton cancel provider use network interfaces in their subnets',
+  ]);
+});
+
+test.each([5, 300])('accepts a poll interval of %d seconds, the ends of the range', seconds => {
+  const provider = new CancelPipelineDeploymentProvider(newStack(), 'Provider', { pollInterval: Duration.seconds(seconds) });
+  expect(provider.pollInterval.toSeconds()).toBe(seconds);
+});
+
+test('an error shows a string value of up to 60 characters whole', () => {
+  const props = { serviceName: 's', failUnlessCancelled: 'x'.repeat(60) } as unknown as CancelPipelineDeploymentProps;
+  expect(() => new CancelPipelineDeployment(newStack(), 'Cancel', props))
+    .toThrow(`failUnlessCancelled must be true or false, or left out, got string '${'x'.repeat(60)}'.`);
+});
+
+test('the log group can be kept on delete only', () => {
+  const stack = newStack();
+  new CancelPipelineDeploymentProvider(stack, 'Provider', { logRemovalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE });
+  Template.fromStack(stack).hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'RetainExceptOnCreate' });
+});
+
+test('the warning for a poll interval longer than the timeout says what to do', () => {
+  const stack = newStack();
+  const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(90) });
+  new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout: Duration.seconds(60) });
+  Annotations.fromStack(stack).hasWarning('/TestStack/Cancel', "The provider's pollInterval (1 minute 30 seconds) is longer than timeout (1 minute): "
+    + 'the status is first read one poll interval after the cancel, so the wait can last the whole poll interval. Shorten pollInterval or lengthen timeout. '
+    + '[ack: cdk-proton-cancel-pipeline-deployment:pollIntervalLongerThanTimeout]');
+});
+
+test('one token names one service, however many instances use it', () => {
+  const stack = newStack();
+  const name = new CfnParameter(stack, 'Name').valueAsString;
+  new CancelPipelineDeployment(stack, 'A', { serviceName: name });
+  new CancelPipelineDeployment(stack, 'B', { serviceName: name, trigger: '2' });
+  const template = Template.fromStack(stack);
+  template.resourceCountIs(RESOURCE_TYPE, 2);
+  const arns = JSON.stringify(template.toJSON()).match(/:service\/"/g);
+  expect(arns).toHaveLength(1);
+});
+
+describe('past IAM\'s managed policies per role, the advice depends on the room left in the stack', () => {
+  /** A stack with the provider's policies for `count` services, and a nested stack whose resources are its own. */
+  function synth(count: number, context?: Record<string, string>) {
+    const stack = newStack(context);
+    new CfnWaitConditionHandle(new NestedStack(stack, 'Nested'), 'Handle');
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider');
+    longNames(count).forEach(name => provider._allowService(name));
+    return () => Template.fromStack(stack);
+  }
+  // 51 ARNs inline and 38 in each of 10 managed policies; one more needs an 11th.
+  const fits = 51 + 10 * 38;
+  const resourcesWhenFitting = () => Object.keys(synth(fits)().toJSON().Resources).length;
+
+  test('the stack has room for a second provider, with its own policies, up to the limit', () => {
+    // The stack holds one policy more than when the services fit; a second provider would bring
+    // what this one has (all but the nested stack) without its 11 managed policies.
+    const resources = resourcesWhenFitting() + 1;
+    const needed = resources + (resources - 1 - 11);
+    expect(synth(fits + 1, { '@aws-cdk/core:stackResourceLimit': String(needed) }))
+      .toThrow(/need 11 managed policies, more than the 10 IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider/);
+    expect(synth(fits + 1, { '@aws-cdk/core:stackResourceLimit': String(needed - 1) }))
+      .toThrow(`need 11 managed policies, more than the 10 IAM still attaches to its role by default, and stack 'TestStack' cannot hold a second provider besides its ${resources} resources (CloudFormation allows ${needed - 1}): split the services across stacks.`);
+  });
+
+  test('a stack resource limit of 0 means none, as for CDK', () => {
+    expect(synth(fits + 1, { '@aws-cdk/core:stackResourceLimit': '0' })).toThrow(/create a second CancelPipelineDeploymentProvider/);
+  });
+});
+
+describe('findings are named as cdk-nag names them', () => {
+  const stack = new Stack(new App(), 'NagNames');
+  const resource = new CfnResource(stack, 'Thing', { type: 'AWS::Logs::LogGroup' });
+  const parameter = new CfnParameter(stack, 'Name');
+  test.each([
+    ['a string', 'arn:aws:logs:us-east-1:123456789012:log-group:x:*'],
+    ['a Fn::Sub', Fn.sub('arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:x:*')],
+    ['a Fn::Join of references', `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${parameter.valueAsString}:*`],
+    ['a Fn::GetAtt', resource.getAtt('Arn').toString()],
+    ['a Ref', parameter.valueAsString],
+    ['another intrinsic', Fn.select(0, Fn.split(',', parameter.valueAsString))],
+  ])('%s', (_, value) => {
+    expect(flattenForNag(stack, value)).toBe(flattenCfnReference(stack.resolve(value)));
+  });
+});
