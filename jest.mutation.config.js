@@ -7,13 +7,15 @@
  *
  * @type {import('jest').Config}
  */
+const path = require('path');
+
 module.exports = {
   ...require('./jest.config'),
-  setupFiles: ['<rootDir>/jest.mutation.setup.js'],
+  setupFiles: [path.join(__dirname, 'jest.mutation.setup.js')],
   // Stop at the first failure: the mutant is killed.
-  testEnvironment: '<rootDir>/jest.mutation.environment.js',
-  globalSetup: '<rootDir>/jest.mutation.global-setup.js',
-  testSequencer: '<rootDir>/jest.mutation.sequencer.js',
+  testEnvironment: path.join(__dirname, 'jest.mutation.environment.js'),
+  globalSetup: path.join(__dirname, 'jest.mutation.global-setup.js'),
+  testSequencer: path.join(__dirname, 'jest.mutation.sequencer.js'),
   testPathIgnorePatterns: [
     '/node_modules/',
     '/test/lifecycle',
