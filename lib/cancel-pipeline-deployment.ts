@@ -208,7 +208,8 @@ function validateServiceName(serviceName: string): void {
     return;
   }
   const { serviceNameMaxLength: max, serviceNamePattern: pattern } = LIMITS;
-  if (serviceName.length < 1 || serviceName.length > max || !pattern.test(serviceName)) {
+  // The pattern asks for at least one character.
+  if (serviceName.length > max || !pattern.test(serviceName)) {
     throw new Error(`serviceName must be 1 to ${max} characters matching ${pattern} (letters and digits, then also '-' and '_'), got '${serviceName}' (${serviceName.length} characters).`);
   }
 }

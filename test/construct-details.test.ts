@@ -3,11 +3,15 @@
  * descriptions, the ends of each range, where the stack's resource limit
  * falls, and how cdk-nag names a finding.
  */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { App, CfnParameter, CfnResource, CfnWaitConditionHandle, Duration, Fn, NestedStack, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
-import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider } from '../lib';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider, CancelPipelineDeploymentProviderProps } from '../lib';
 import { flattenForNag } from '../lib/nag-acknowledgements';
 
 const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
@@ -125,5 +129,72 @@ describe('findings are named as cdk-nag names them', () => {
     ['another intrinsic', Fn.select(0, Fn.split(',', parameter.valueAsString))],
   ])('%s', (_, value) => {
     expect(flattenForNag(stack, value)).toBe(flattenCfnReference(stack.resolve(value)));
+  });
+});
+
+test('a timeout with a fraction of a millisecond shows it in the error', () => {
+  expect(() => new CancelPipelineDeployment(newStack(), 'Cancel', { serviceName: 's', timeout: Duration.seconds(60.0005) }))
+    .toThrow('timeout must be a whole number of seconds from 1 to 50 minutes (60 to 3,000 seconds), got Duration.seconds(60.0005) (60.0005 seconds).');
+});
+
+test('an object with only some of a log group\'s members is not a log group', () => {
+  const props = { logGroup: { logGroupName: 'platform-logs' } } as unknown as CancelPipelineDeploymentProviderProps;
+  expect(() => new CancelPipelineDeploymentProvider(newStack(), 'Provider', props))
+    .toThrow('logGroup must be a logs.ILogGroup, or left out, got an object.');
+});
+
+test('the handler functions run the bundled handler, index.js at the root of their code', () => {
+  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-')) });
+  const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
+  const assembly = app.synth();
+  for (const id of ['OnEvent', 'IsComplete']) {
+    const code = provider.node.findChild(id).node.findChild('Code') as s3assets.Asset;
+    expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
+  }
+});
+
+describe('service ARNs', () => {
+  const arnsOf = (template: Template) => Object.values(template.findResources('AWS::IAM::Policy'))
+    .flatMap(policy => policy.Properties.PolicyDocument.Statement)
+    .filter(statement => JSON.stringify(statement.Action).includes('proton:GetService'))
+    .flatMap(statement => [statement.Resource].flat());
+
+  test('name the pseudo parameters of an environment-agnostic stack', () => {
+    const stack = new Stack(new App(), 'Agnostic');
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+    expect(arnsOf(Template.fromStack(stack))).toEqual([{ 'Fn::Sub': 'arn:${AWS::Partition}:proton:${AWS::Region}:${AWS::AccountId}:service/my-service' }]);
+  });
+
+  test('are plain strings when the environment and the partition are known', () => {
+    const app = new App({ context: { '@aws-cdk/core:enablePartitionLiterals': true } });
+    const stack = new Stack(app, 'Known', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+    expect(arnsOf(Template.fromStack(stack))).toEqual(['arn:aws:proton:eu-west-1:123456789012:service/my-service']);
+  });
+
+  test('fill the inline policy to the last character before a managed policy', () => {
+    // GIVEN the room IAM leaves the inline policy, and what each ARN takes of it (partition: 'aws-us-gov')
+    const emptyPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'], Resource: [] }] });
+    const room = 10_240 - 2_000 - emptyPolicy.length;
+    const takes = (name: string) => 'arn:aws-us-gov:proton:us-east-1:123456789012:service/'.length + name.length + ',""'.length;
+    const names = longNames(Math.floor(room / takes(longNames(1)[0])) - 1);
+    const left = room - names.reduce((sum, name) => sum + takes(name), 0);
+    const last = `last-${'x'.repeat(left - takes('last-'))}`;
+    expect(takes(last)).toBe(left);
+
+    // WHEN
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider');
+    [...names, last].forEach(name => provider._allowService(name));
+    provider._allowService('one-more');
+
+    // THEN the last name that fits is inline; the next one opens a managed policy attached to the handler role
+    const template = Template.fromStack(stack);
+    const [inline] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ServicePoliciesInline') } }));
+    expect(JSON.stringify(inline)).toContain(`:service/${last}"`);
+    const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(managed).toHaveLength(1);
+    expect(JSON.stringify(managed[0].Properties.PolicyDocument)).toContain(':service/one-more"');
+    expect(managed[0].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ProviderHandlerRole/) }]);
   });
 });
