@@ -172,29 +172,51 @@ describe('service ARNs', () => {
     expect(arnsOf(Template.fromStack(stack))).toEqual(['arn:aws:proton:eu-west-1:123456789012:service/my-service']);
   });
 
-  test('fill the inline policy to the last character before a managed policy', () => {
-    // GIVEN the room IAM leaves the inline policy, and what each ARN takes of it (partition: 'aws-us-gov')
-    const emptyPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'], Resource: [] }] });
-    const room = 10_240 - 2_000 - emptyPolicy.length;
-    const takes = (name: string) => 'arn:aws-us-gov:proton:us-east-1:123456789012:service/'.length + name.length + ',""'.length;
+  // The room IAM leaves the inline policy: 10,240 characters per role, less 2,000 kept for the
+  // role's other policy, less the policy without resources.
+  const emptyPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'], Resource: [] }] });
+  const room = 10_240 - 2_000 - emptyPolicy.length;
+
+  /**
+   * Fills the inline policy with service names until `spare` characters are left, then adds one
+   * more service; returns where each went. ARNs count with the longest partition ('aws-us-gov').
+   */
+  function fill(stack: Stack, spare: number, region: string) {
+    const takes = (name: string) => `arn:aws-us-gov:proton:${region}:123456789012:service/`.length + name.length + ',""'.length;
     const names = longNames(Math.floor(room / takes(longNames(1)[0])) - 1);
-    const left = room - names.reduce((sum, name) => sum + takes(name), 0);
+    const left = room - names.reduce((sum, name) => sum + takes(name), 0) - spare;
     const last = `last-${'x'.repeat(left - takes('last-'))}`;
     expect(takes(last)).toBe(left);
-
-    // WHEN
-    const stack = newStack();
     const provider = new CancelPipelineDeploymentProvider(stack, 'Provider');
-    [...names, last].forEach(name => provider._allowService(name));
-    provider._allowService('one-more');
-
-    // THEN the last name that fits is inline; the next one opens a managed policy attached to the handler role
+    [...names, last, 'one-more'].forEach(name => provider._allowService(name));
     const template = Template.fromStack(stack);
     const [inline] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ServicePoliciesInline') } }));
-    expect(JSON.stringify(inline)).toContain(`:service/${last}"`);
     const managed = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    return { last, inline: JSON.stringify(inline), managed, takesOneMore: takes('one-more') };
+  }
+
+  test('fill the inline policy to the last character before a managed policy', () => {
+    // WHEN the last name takes exactly the room left
+    const { last, inline, managed } = fill(newStack(), 0, 'us-east-1');
+
+    // THEN it is inline; the next one opens a managed policy attached to the handler role
+    expect(inline).toContain(`:service/${last}"`);
     expect(managed).toHaveLength(1);
     expect(JSON.stringify(managed[0].Properties.PolicyDocument)).toContain(':service/one-more"');
     expect(managed[0].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ProviderHandlerRole/) }]);
+  });
+
+  test('an ARN one character too long for the room left goes to a managed policy', () => {
+    const spare = fill(newStack(), 0, 'us-east-1').takesOneMore - 1;
+    const { inline, managed } = fill(newStack(), spare, 'us-east-1');
+    expect(inline).not.toContain(':service/one-more"');
+    expect(JSON.stringify(managed)).toContain(':service/one-more"');
+  });
+
+  test('count the longest region when the stack\'s region is unknown', () => {
+    const spare = fill(newStack(), 0, 'us-isof-south-1').takesOneMore - 1;
+    const { inline, managed } = fill(new Stack(new App(), 'Agnostic', { env: { account: '123456789012' } }), spare, 'us-isof-south-1');
+    expect(inline).not.toContain(':service/one-more"');
+    expect(JSON.stringify(managed)).toContain(':service/one-more"');
   });
 });
