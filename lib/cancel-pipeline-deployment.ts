@@ -1,6 +1,9 @@
-import { CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { ATTRIBUTE, DEFAULTS, LIMITS, RESOURCE_TYPE, ResourceProperties } from './contract';
+import {
+  checkOptionalBoolean, checkOptionalDuration, checkOptionalString, checkPropsObject, checkString, describeValue, isAbsent, wholeSecondsWithin,
+} from './prop-checks';
 import { CancelPipelineDeploymentProvider } from './provider';
 
 /**
@@ -11,7 +14,11 @@ export interface CancelPipelineDeploymentProps {
    * The name of the AWS Proton service whose pipeline deployment is cancelled.
    *
    * 1 to 100 characters: letters and digits first, then letters, digits,
-   * `-` and `_`. A new name replaces the resource.
+   * `-` and `_`. A new name replaces the resource: the new one is created
+   * (and cancels), the old one deleted.
+   *
+   * A token (for example a `CfnParameter`) is accepted: the IAM policy names
+   * the service through it, and the handler checks the value at deploy time.
    */
   readonly serviceName: string;
 
@@ -28,8 +35,14 @@ export interface CancelPipelineDeploymentProps {
   /**
    * How long to wait for the pipeline's final status before failing.
    *
-   * Between 1 and 50 minutes: CloudFormation gives a custom resource at most
-   * an hour, and the rest of that hour is kept for the cancel and the response.
+   * A whole number of seconds from 1 to 50 minutes: CloudFormation gives a
+   * custom resource at most an hour, and the rest of that hour is kept for the
+   * cancel, one poll interval and the response. The resource's
+   * `ServiceTimeout` is this timeout plus one poll interval plus 5 minutes.
+   *
+   * A token is accepted as `Duration.seconds(token)`: the handler checks the
+   * value at deploy time, and `ServiceTimeout` is then 3,600 seconds,
+   * CloudFormation's longest, which covers the longest valid timeout.
    *
    * @default Duration.minutes(30)
    */
@@ -60,8 +73,15 @@ export interface CancelPipelineDeploymentProps {
    * Any value: changing it cancels again on the next deployment, without
    * changing the service.
    *
-   * @default - the cancel runs when the resource is created, and when another
-   * property changes
+   * An update of the resource cancels only when `trigger` changed (and the
+   * stack is not rolling back). Any other change, of `waitForFinalStatus`,
+   * `timeout`, `failIfNothingToCancel`, `failUnlessCancelled`, the provider or
+   * its settings, only reads the pipeline and reports it as it is, without a
+   * cancel and without failing; the new options apply to the next cancel. A
+   * new `serviceName` replaces the resource, which cancels as a create does.
+   * A token is passed through as it is.
+   *
+   * @default - the cancel runs only when the resource is created (or replaced)
    */
   readonly trigger?: string;
 
@@ -98,7 +118,11 @@ export class CancelPipelineDeployment extends Construct {
   public readonly lastDeploymentAttemptedAt: string;
   /** When the last pipeline deployment succeeded, ISO 8601; empty if none did. */
   public readonly lastDeploymentSucceededAt: string;
-  /** `'true'` when this deployment sent the cancel, `'false'` when there was nothing to cancel. */
+  /**
+   * `'true'` when Proton accepted the cancel this deployment sent; `'false'`
+   * when there was nothing to cancel, when Proton refused the cancel because
+   * the deployment finished first, and on an update that only reports.
+   */
   public readonly cancellationRequested: string;
 
   /**
@@ -109,33 +133,44 @@ export class CancelPipelineDeployment extends Construct {
   constructor(scope: Construct, id: string, props: CancelPipelineDeploymentProps) {
     super(scope, id);
 
+    checkProps(props);
     validateServiceName(props.serviceName);
-    const timeout = props.timeout ?? Duration.seconds(DEFAULTS.timeoutSeconds);
-    validateTimeout(timeout);
+    const timeoutSeconds = validateTimeout(props.timeout);
 
     const provider = props.provider ?? CancelPipelineDeploymentProvider.getOrCreate(this);
     if (Stack.of(provider) !== Stack.of(this)) {
       throw new Error(`provider must be in the same stack as the CancelPipelineDeployment '${this.node.path}', got one in stack '${Stack.of(provider).stackName}'.`);
     }
+    const pollSeconds = provider.pollInterval.toSeconds();
     const allowedBy = provider._allowService(props.serviceName);
 
-    const unlessDefault = <T>(value: T | undefined, defaultValue: T) =>
-      value === undefined || value === defaultValue ? undefined : String(value);
+    const unlessDefault = (value: boolean | number | undefined | null, defaultValue: boolean | number) =>
+      isAbsent(value) || value === defaultValue ? undefined : String(value);
     const properties: ResourceProperties = {
       ServiceName: props.serviceName,
       WaitForFinalStatus: unlessDefault(props.waitForFinalStatus, DEFAULTS.waitForFinalStatus),
-      TimeoutSeconds: unlessDefault(timeout.toSeconds(), DEFAULTS.timeoutSeconds),
+      TimeoutSeconds: timeoutSeconds === DEFAULTS.timeoutSeconds ? undefined : Tokenization.stringifyNumber(timeoutSeconds),
       FailIfNothingToCancel: unlessDefault(props.failIfNothingToCancel, DEFAULTS.failIfNothingToCancel),
       FailUnlessCancelled: unlessDefault(props.failUnlessCancelled, DEFAULTS.failUnlessCancelled),
-      Trigger: props.trigger,
+      Trigger: props.trigger ?? undefined,
     };
     const resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: RESOURCE_TYPE,
       properties: { ...properties },
-      // CloudFormation would otherwise wait an hour for a lost response.
-      serviceTimeout: timeout.plus(provider.pollInterval).plus(Duration.seconds(LIMITS.serviceTimeoutMarginSeconds)),
+      // CloudFormation would otherwise wait an hour for a lost response. A
+      // timeout from a token is checked by the handler at deploy time, and may
+      // be up to the longest one: the hour covers it.
+      serviceTimeout: Duration.seconds(Token.isUnresolved(timeoutSeconds)
+        ? LIMITS.maxServiceTimeoutSeconds
+        : timeoutSeconds + pollSeconds + LIMITS.serviceTimeoutMarginSeconds),
     });
+
+    if (!Token.isUnresolved(timeoutSeconds) && pollSeconds > timeoutSeconds) {
+      Annotations.of(this).addWarningV2('cdk-proton-cancel-pipeline-deployment:pollIntervalLongerThanTimeout',
+        `The provider's pollInterval (${provider.pollInterval.toHumanString()}) is longer than timeout (${Duration.seconds(timeoutSeconds).toHumanString()}): `
+        + 'the status is first read one poll interval after the cancel, so the wait can last the whole poll interval. Shorten pollInterval or lengthen timeout.');
+    }
 
     if (allowedBy) {
       // The request must not reach the handler before the policy that allows the service exists.
@@ -154,22 +189,45 @@ export class CancelPipelineDeployment extends Construct {
   }
 }
 
+/** The type of each prop, for callers without a compiler (plain JavaScript). */
+function checkProps(props: CancelPipelineDeploymentProps): void {
+  checkPropsObject(props, 'CancelPipelineDeployment', 'an object with at least serviceName');
+  checkString(props.serviceName, 'serviceName', 'a string, the name of the Proton service');
+  checkOptionalBoolean(props.waitForFinalStatus, 'waitForFinalStatus');
+  checkOptionalDuration(props.timeout, 'timeout', 'Duration.minutes(30)');
+  checkOptionalBoolean(props.failIfNothingToCancel, 'failIfNothingToCancel');
+  checkOptionalBoolean(props.failUnlessCancelled, 'failUnlessCancelled');
+  checkOptionalString(props.trigger, 'trigger');
+  if (!isAbsent(props.provider) && !(props.provider instanceof CancelPipelineDeploymentProvider)) {
+    throw new TypeError(`provider must be a CancelPipelineDeploymentProvider, or left out, got ${describeValue(props.provider)}.`);
+  }
+}
+
 function validateServiceName(serviceName: string): void {
   if (Token.isUnresolved(serviceName)) {
     return;
   }
   const { serviceNameMaxLength: max, serviceNamePattern: pattern } = LIMITS;
-  if (serviceName.length < 1 || serviceName.length > max || !pattern.test(serviceName)) {
+  // The pattern asks for at least one character.
+  if (serviceName.length > max || !pattern.test(serviceName)) {
     throw new Error(`serviceName must be 1 to ${max} characters matching ${pattern} (letters and digits, then also '-' and '_'), got '${serviceName}' (${serviceName.length} characters).`);
   }
 }
 
-function validateTimeout(timeout: Duration): void {
+/**
+ * The timeout in whole seconds: a number, or a token CloudFormation resolves
+ * (which the handler checks at deploy time).
+ */
+function validateTimeout(timeout: Duration | undefined | null): number {
+  if (isAbsent(timeout)) {
+    return DEFAULTS.timeoutSeconds;
+  }
   if (timeout.isUnresolved()) {
-    return;
+    try {
+      return timeout.toSeconds();
+    } catch {
+      throw new TypeError(`timeout from a token must be given in seconds, as Duration.seconds(token), since CloudFormation cannot convert units, got ${timeout.toHumanString()}.`);
+    }
   }
-  const seconds = timeout.toSeconds();
-  if (seconds < LIMITS.minTimeoutSeconds || seconds > LIMITS.maxTimeoutSeconds) {
-    throw new Error(`timeout must be between ${LIMITS.minTimeoutSeconds / 60} and ${LIMITS.maxTimeoutSeconds / 60} minutes, got ${timeout.toHumanString()}.`);
-  }
+  return wholeSecondsWithin(timeout, 'timeout', LIMITS.minTimeoutSeconds, LIMITS.maxTimeoutSeconds, 'from 1 to 50 minutes (60 to 3,000 seconds)');
 }

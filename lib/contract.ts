@@ -69,4 +69,6 @@ export const LIMITS = {
   maxPollIntervalSeconds: 5 * 60,
   /** Time allowed around the wait: first call, last poll, response. */
   serviceTimeoutMarginSeconds: 5 * 60,
+  /** CloudFormation's longest `ServiceTimeout` for a custom resource. */
+  maxServiceTimeoutSeconds: 60 * 60,
 } as const;

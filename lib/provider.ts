@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Aws, CfnResource, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,7 +7,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IDependable } from 'constructs';
 import { LIMITS } from './contract';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { NetworkInterfacePolicy } from './network-interface-policy';
+import {
+  checkOptionalArrayOf, checkOptionalDuration, checkOptionalLogRemovalPolicy, checkOptionalObject, checkOptionalRetentionDays,
+  checkOptionalShape, checkPropsObject, isAbsent, wholeSecondsWithin,
+} from './prop-checks';
 import { ServicePolicies } from './service-policies';
+
+/** How often the pipeline's status is read, unless the props say otherwise. */
+const DEFAULT_POLL_INTERVAL_SECONDS = 15;
 
 /**
  * Properties of a `CancelPipelineDeploymentProvider`.
@@ -16,16 +25,25 @@ export interface CancelPipelineDeploymentProviderProps {
   /**
    * How often the pipeline's status is read while waiting for a final status.
    *
-   * Between 5 seconds and 5 minutes. Each read is one `proton:GetService` call.
+   * A whole number of seconds from 5 seconds to 5 minutes. Each read is one
+   * `proton:GetService` call. A token is refused: the waiter's retry count is
+   * computed from it when the template is synthesized.
+   *
+   * Changing it changes every instance's `ServiceTimeout`, so CloudFormation
+   * updates each of them; such an update only reports, it never cancels.
    *
    * @default Duration.seconds(15)
    */
   readonly pollInterval?: Duration;
 
   /**
-   * The log group of the provider's Lambda functions and waiter state machine.
+   * The log group of the provider's Lambda functions.
    *
-   * @default - a new log group, kept for `logRetention`
+   * An imported one (`LogGroup.fromLogGroupName`) is fine: the roles may write
+   * to it and to nothing else.
+   *
+   * @default - a new log group, kept for `logRetention`, and retained when the
+   * provider is removed (see `logRemovalPolicy`)
    */
   readonly logGroup?: logs.ILogGroup;
 
@@ -37,23 +55,40 @@ export interface CancelPipelineDeploymentProviderProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * The VPC to run the provider's Lambda functions in. The subnets need a
-   * route to the AWS Proton, AWS CloudFormation and AWS Step Functions APIs
-   * (NAT gateway or interface endpoints).
+   * What happens to the new log group when the provider is removed from the
+   * stack, or the stack is deleted. Ignored when `logGroup` is given.
+   *
+   * `RemovalPolicy.RETAIN` keeps it (and its events, until `logRetention`
+   * expires them), `RemovalPolicy.DESTROY` deletes it with its events.
+   * `RemovalPolicy.SNAPSHOT` is refused: a log group has no snapshot.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * The VPC to run the provider's Lambda functions in.
+   *
+   * The functions then reach AWS through the subnets: they need a route (a
+   * NAT gateway, or interface endpoints) to AWS Proton, AWS CloudFormation,
+   * AWS Lambda and AWS Step Functions, and to Amazon S3 (a gateway endpoint
+   * will do) for the response to CloudFormation. The roles get a policy of
+   * their own for the functions' network interfaces, scoped to the selected
+   * subnets and security groups.
    *
    * @default - the functions run outside any VPC
    */
   readonly vpc?: ec2.IVpc;
 
   /**
-   * Which subnets of `vpc` the functions use.
+   * Which subnets of `vpc` the functions use. Only with `vpc`.
    *
    * @default - the VPC's private subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
 
   /**
-   * Security groups of the functions, when in a VPC.
+   * Security groups of the functions. Only with `vpc`.
    *
    * @default - a security group per function, created by AWS Lambda constructs
    */
@@ -97,20 +132,24 @@ export class CancelPipelineDeploymentProvider extends Construct {
   constructor(scope: Construct, id: string, props: CancelPipelineDeploymentProviderProps = {}) {
     super(scope, id);
 
-    this.pollInterval = props.pollInterval ?? Duration.seconds(15);
-    validatePollInterval(this.pollInterval);
+    checkProps(props);
+    const pollSeconds = validatePollInterval(props.pollInterval);
+    this.pollInterval = Duration.seconds(pollSeconds);
 
     const logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // Kept by default: a LogGroup's own default removal policy is RETAIN.
+      removalPolicy: props.logRemovalPolicy ?? undefined,
     });
+    const vpc = props.vpc ?? undefined;
+    const network = { vpc, vpcSubnets: props.vpcSubnets ?? undefined, securityGroups: props.securityGroups ?? undefined };
+    const networkInterfaces = vpc && new NetworkInterfacePolicy(this, 'NetworkInterfaces', vpc, network.vpcSubnets);
 
     // Every function's role writes to the log group and, in a VPC, manages its network interfaces.
     const functionRole = (roleId: string, description: string) => {
       const role = new iam.Role(this, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
       logGroup.grantWrite(role);
-      if (props.vpc) {
-        role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      }
+      networkInterfaces?.attachTo(role);
       return role;
     };
 
@@ -120,8 +159,7 @@ export class CancelPipelineDeploymentProvider extends Construct {
       actions: ['cloudformation:DescribeStacks'],
       resources: [Aws.STACK_ID],
     }));
-    const network = { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups };
-    this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, props.vpc ? 1 : 0);
+    this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, networkInterfaces ? 1 : 0);
     const handler = (handlerId: string, entry: string) => new lambda.Function(this, handlerId, {
       code: lambda.Code.fromAsset(path.join(__dirname, '..', 'assets', 'handler')),
       handler: `index.${entry}`,
@@ -141,8 +179,8 @@ export class CancelPipelineDeploymentProvider extends Construct {
     const onEvent = handler('OnEvent', 'onEvent');
     const isComplete = handler('IsComplete', 'isComplete');
     // Every resource waits for its handler, so none reaches it before the inline policy exists.
-    onEvent.node.addDependency(this.servicePolicies.inlinePolicy);
-    isComplete.node.addDependency(this.servicePolicies.inlinePolicy);
+    // The function itself waits, not its security group, which the network policy names.
+    this.servicePolicies.precede(onEvent.node.defaultChild!, isComplete.node.defaultChild!);
     // Two roles, as the framework needs: its onEvent function starts the waiter,
     // and the waiter runs the isComplete and onTimeout functions.
     const frameworkDescription = 'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler';
@@ -153,8 +191,9 @@ export class CancelPipelineDeploymentProvider extends Construct {
       isCompleteHandler: isComplete,
       queryInterval: this.pollInterval,
       // A backstop only: the handler fails first, with a clearer message, after
-      // the resource's own timeout (at most maxTimeoutSeconds).
-      totalTimeout: Duration.seconds(LIMITS.maxTimeoutSeconds).plus(this.pollInterval).plus(this.pollInterval),
+      // the resource's own timeout (at most maxTimeoutSeconds). The framework
+      // takes a whole number of polls.
+      totalTimeout: Duration.seconds(pollSeconds * (Math.ceil(LIMITS.maxTimeoutSeconds / pollSeconds) + 2)),
       frameworkOnEventRole,
       frameworkCompleteAndTimeoutRole,
       logGroup,
@@ -162,9 +201,14 @@ export class CancelPipelineDeploymentProvider extends Construct {
     });
     this.serviceToken = provider.serviceToken;
 
+    const frameworkFunction = (name: string) => provider.node.findChild(`framework-${name}`) as lambda.Function;
+    networkInterfaces?.allowSecurityGroupsOf([onEvent, isComplete, ...['onEvent', 'isComplete', 'onTimeout'].map(frameworkFunction)]);
+
     acknowledgeNagFindings({
       onEvent, isComplete, frameworkOnEventRole, frameworkCompleteAndTimeoutRole,
       waiter: provider.node.findChild('waiter-state-machine'),
+      roles: [handlerRole, frameworkOnEventRole, frameworkCompleteAndTimeoutRole],
+      logGroup,
     });
   }
 
@@ -180,50 +224,28 @@ export class CancelPipelineDeploymentProvider extends Construct {
   }
 }
 
-/**
- * Acknowledges the AwsSolutions (cdk-nag) findings that remain, each on its own
- * resource, so that users running the rule pack see only their own findings.
- */
-function acknowledgeNagFindings(parts: {
-  onEvent: lambda.Function;
-  isComplete: lambda.Function;
-  frameworkOnEventRole: iam.Role;
-  frameworkCompleteAndTimeoutRole: iam.Role;
-  waiter: Construct;
-}): void {
-  const invokeVersions = (fn: lambda.Function) =>
-    `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource)}.Arn>:*]`;
-  const versionsReason = 'lambda:InvokeFunction on the function\'s ARN and its versions (ARN:*), as Function.grantInvoke grants it: one function, no other';
-
-  // The framework grants both of its roles the invoke of both handler functions.
-  for (const role of [parts.frameworkOnEventRole, parts.frameworkCompleteAndTimeoutRole]) {
-    for (const fn of [parts.onEvent, parts.isComplete]) {
-      Validations.of(role).acknowledge({ id: invokeVersions(fn), reason: versionsReason });
-    }
+/** The type of each prop, for callers without a compiler (plain JavaScript). */
+function checkProps(props: CancelPipelineDeploymentProviderProps): void {
+  checkPropsObject(props, 'CancelPipelineDeploymentProvider', 'an object, or left out');
+  checkOptionalDuration(props.pollInterval, 'pollInterval', 'Duration.seconds(30)');
+  checkOptionalShape(props.logGroup, 'logGroup', 'a logs.ILogGroup', { logGroupArn: 'string', logGroupName: 'string', grantWrite: 'function' });
+  checkOptionalRetentionDays(props.logRetention, 'logRetention');
+  checkOptionalLogRemovalPolicy(props.logRemovalPolicy, 'logRemovalPolicy');
+  checkOptionalShape(props.vpc, 'vpc', 'an ec2.IVpc', { vpcId: 'string', selectSubnets: 'function' });
+  checkOptionalObject(props.vpcSubnets, 'vpcSubnets', 'an ec2.SubnetSelection');
+  checkOptionalArrayOf(props.securityGroups, 'securityGroups', 'an array of ec2.ISecurityGroup', 'an ec2.ISecurityGroup', { securityGroupId: 'string' });
+  if (isAbsent(props.vpc) && !(isAbsent(props.vpcSubnets) && isAbsent(props.securityGroups))) {
+    throw new TypeError('vpcSubnets and securityGroups apply only with vpc: set vpc, or leave them out.');
   }
-
-  const waiterRole = parts.waiter.node.findChild('Role');
-  for (const frameworkFunction of ['framework-isComplete', 'framework-onTimeout']) {
-    const fn = parts.waiter.node.scope!.node.findChild(frameworkFunction) as lambda.Function;
-    Validations.of(waiterRole).acknowledge({ id: invokeVersions(fn), reason: versionsReason });
-  }
-  Validations.of(parts.waiter).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-SF1',
-    reason: 'Logging the waiter would give its role logs:* on "*" (CloudWatch Logs delivery); each of its steps is an invocation of the IsComplete function, whose JSON log records the poll',
-  });
-  Validations.of(parts.waiter).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-SF2',
-    reason: 'The CDK provider framework does not expose X-Ray tracing for its waiter state machine; it runs one Lambda task in a retry loop',
-  });
 }
 
-function validatePollInterval(pollInterval: Duration): void {
+/** The poll interval in whole seconds. */
+function validatePollInterval(pollInterval: Duration | undefined | null): number {
+  if (isAbsent(pollInterval)) {
+    return DEFAULT_POLL_INTERVAL_SECONDS;
+  }
   if (pollInterval.isUnresolved()) {
-    return;
+    throw new TypeError(`pollInterval must be a fixed duration, not a token: the waiter's retry count is computed from it at synth time, got ${pollInterval.toHumanString()}.`);
   }
-  const seconds = pollInterval.toSeconds();
-  if (seconds < LIMITS.minPollIntervalSeconds || seconds > LIMITS.maxPollIntervalSeconds) {
-    throw new Error(`pollInterval must be between ${LIMITS.minPollIntervalSeconds} seconds and ${LIMITS.maxPollIntervalSeconds / 60} minutes, got ${pollInterval.toHumanString()}.`);
-  }
+  return wholeSecondsWithin(pollInterval, 'pollInterval', LIMITS.minPollIntervalSeconds, LIMITS.maxPollIntervalSeconds, 'from 5 seconds to 5 minutes');
 }
-

@@ -1,4 +1,4 @@
-import { Fn, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 
@@ -16,6 +16,10 @@ const IAM = {
  * writing (a log group ARN of up to ~600 characters) and DescribeStacks.
  */
 const INLINE_RESERVED_CHARS = 2_000;
+
+/** CloudFormation's resources per stack, and the context key CDK reads to change it. */
+const CLOUDFORMATION_RESOURCES_PER_STACK = 500;
+const STACK_RESOURCE_LIMIT_CONTEXT = '@aws-cdk/core:stackResourceLimit';
 
 const ACTIONS = ['proton:CancelServicePipelineDeployment', 'proton:GetService'];
 
@@ -39,12 +43,11 @@ const LONGEST = { partition: 'aws-us-gov'.length, region: 'us-isof-south-1'.leng
 export class ServicePolicies extends Construct {
   /** Each service, and the managed policy that holds its ARN (none: the inline policy). */
   private readonly policyOf = new Map<string, iam.ManagedPolicy | undefined>();
-  /** The inline policy; the handler functions must wait for it. */
-  public readonly inlinePolicy: iam.Policy;
   private statement: iam.PolicyStatement;
   private managedPolicy?: iam.ManagedPolicy;
   private roomChars = 0;
   private managedPolicies = 0;
+  private readonly waitingForInline: Construct[] = [];
 
   /**
    * @param role the handler role
@@ -54,8 +57,15 @@ export class ServicePolicies extends Construct {
     super(scope, id);
     this.statement = new iam.PolicyStatement({ actions: ACTIONS, resources: [] });
     this.roomChars = IAM.inlineCharsPerRole - INLINE_RESERVED_CHARS - EMPTY_POLICY_CHARS;
-    this.inlinePolicy = new iam.Policy(this, 'Inline', { roles: [role], statements: [this.statement] });
     this.node.addValidation({ validate: () => this.validate() });
+  }
+
+  /**
+   * Makes resources wait for the inline policy once it allows a service: the
+   * handler functions, so that no request reaches them before it exists.
+   */
+  public precede(...resources: Construct[]): void {
+    this.waitingForInline.push(...resources);
   }
 
   /**
@@ -66,11 +76,19 @@ export class ServicePolicies extends Construct {
    * the handler functions wait for
    */
   public addService(serviceName: string): IDependable | undefined {
-    if (!Token.isUnresolved(serviceName) && this.policyOf.has(serviceName)) {
+    // A token appears twice only as the same value: one ARN serves both.
+    if (this.policyOf.has(serviceName)) {
       return this.policyOf.get(serviceName);
     }
 
     const chars = longestArnChars(Stack.of(this), serviceName) + ',""'.length;
+    if (this.policyOf.size === 0) {
+      // Only with a first service: a provider serving none has no inline policy.
+      const inlinePolicy = new iam.Policy(this, 'Inline', { roles: [this.role], statements: [this.statement] });
+      for (const resource of this.waitingForInline) {
+        resource.node.addDependency(inlinePolicy);
+      }
+    }
     if (chars > this.roomChars) {
       this.statement = this.newManagedPolicy();
     }
@@ -97,8 +115,29 @@ export class ServicePolicies extends Construct {
     if (this.managedPolicies <= limit) {
       return [];
     }
-    return [`The ${this.policyOf.size} Proton services of this provider need ${this.managedPolicies} managed policies, more than the ${limit} IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider and pass it as the provider of some instances.`];
+    const stack = Stack.of(this);
+    const need = `The ${this.policyOf.size} Proton services of this provider need ${this.managedPolicies} managed policies, more than the ${limit} IAM still attaches to its role by default`;
+    // A second provider brings what this one has, but its own managed policies.
+    const stackResources = resourcesIn(stack);
+    const secondProvider = resourcesIn(this.node.scope!) - this.managedPolicies;
+    if (stackResources + secondProvider > stackResourceLimit(stack)) {
+      return [`${need}, and stack '${stack.stackName}' cannot hold a second provider besides its ${stackResources} resources (CloudFormation allows ${stackResourceLimit(stack)}): split the services across stacks.`];
+    }
+    return [`${need}: create a second CancelPipelineDeploymentProvider and pass it as the provider of some instances.`];
   }
+}
+
+/** The CloudFormation resources under a construct, in its stack (not in nested stacks). */
+function resourcesIn(scope: Construct): number {
+  const stack = Stack.of(scope);
+  return scope.node.findAll().filter(c => CfnResource.isCfnResource(c) && Stack.of(c) === stack).length;
+}
+
+/** The most resources one stack may hold, as CDK checks it: CloudFormation's 500 unless the context sets another (0: no limit). */
+function stackResourceLimit(stack: Stack): number {
+  const context = stack.node.tryGetContext(STACK_RESOURCE_LIMIT_CONTEXT);
+  const limit = context === undefined ? CLOUDFORMATION_RESOURCES_PER_STACK : parseInt(context, 10);
+  return limit > 0 ? limit : Infinity;
 }
 
 /**

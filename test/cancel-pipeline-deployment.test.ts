@@ -298,7 +298,7 @@ describe('CancelPipelineDeployment', () => {
       for (let i = 0; i < 500; i++) {
         new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `a-very-long-service-name-for-the-payments-team-${String(i).padStart(50, '0')}` });
       }
-      expect(() => Template.fromStack(stack)).toThrow(/need \d+ managed policies, more than the 10 IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider/);
+      expect(() => Template.fromStack(stack)).toThrow(/The 500 Proton services of this provider need 12 managed policies, more than the 10 IAM still attaches to its role by default, and stack 'TestStack' cannot hold a second provider besides its 528 resources \(CloudFormation allows 500\): split the services across stacks\./);
     });
   });
 
@@ -321,27 +321,30 @@ describe('CancelPipelineDeployment', () => {
     });
 
     test.each([
-      ['is shorter than 1 minute', Duration.seconds(59), '59 seconds'],
-      ['is longer than 50 minutes', Duration.minutes(51), '51 minutes'],
+      ['is shorter than 1 minute', Duration.seconds(59), 'Duration.seconds(59) (59 seconds)'],
+      ['is longer than 50 minutes', Duration.seconds(3001), 'Duration.seconds(3001) (3001 seconds)'],
+      ['is not a whole number of seconds', Duration.millis(90_500), 'Duration.millis(90500) (90.5 seconds)'],
+      ['is a fraction of a minute CDK cannot render in seconds', Duration.minutes(1.01), 'Duration.minutes(1.01) (60.6 seconds)'],
     ])('fails when timeout %s', (_, timeout, shown) => {
       const stack = newStack();
       expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout }))
-        .toThrow(`timeout must be between 1 and 50 minutes, got ${shown}.`);
+        .toThrow(`timeout must be a whole number of seconds from 1 to 50 minutes (60 to 3,000 seconds), got ${shown}.`);
     });
 
-    test('fails when timeout is not a whole number of seconds', () => {
+    test.each([60, 3000])('accepts a timeout of %d seconds, the ends of the range', seconds => {
       const stack = newStack();
-      expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout: Duration.millis(90_500) }))
-        .toThrow(/whole number of seconds/);
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout: Duration.seconds(seconds) });
+      Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, { TimeoutSeconds: String(seconds) });
     });
 
     test.each([
-      ['is shorter than 5 seconds', Duration.seconds(4), '4 seconds'],
-      ['is longer than 5 minutes', Duration.minutes(6), '6 minutes'],
+      ['is shorter than 5 seconds', Duration.seconds(4), 'Duration.seconds(4) (4 seconds)'],
+      ['is longer than 5 minutes', Duration.seconds(301), 'Duration.seconds(301) (301 seconds)'],
+      ['is not a whole number of seconds', Duration.millis(7_500), 'Duration.millis(7500) (7.5 seconds)'],
     ])('fails when pollInterval %s', (_, pollInterval, shown) => {
       const stack = newStack();
       expect(() => new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval }))
-        .toThrow(`pollInterval must be between 5 seconds and 5 minutes, got ${shown}.`);
+        .toThrow(`pollInterval must be a whole number of seconds from 5 seconds to 5 minutes, got ${shown}.`);
     });
 
     test('fails when the provider is in another stack', () => {

@@ -2,9 +2,11 @@ import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
-import { CancelPipelineDeployment } from '../lib';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../lib';
 
 function acknowledgements(root: IConstruct): Array<{ path: string; id: string; reason: string }> {
   return root.node.findAll().flatMap(construct => construct.node.metadata
@@ -39,6 +41,55 @@ test('each acknowledged finding is on a resource of the provider, with a reason,
     'Provider/waiter-state-machine AwsSolutions::AwsSolutions-SF2',
     'Provider/waiter-state-machine/Role AwsSolutions::AwsSolutions-IAM5[Resource::<frameworkisComplete>:*]',
     'Provider/waiter-state-machine/Role AwsSolutions::AwsSolutions-IAM5[Resource::<frameworkonTimeout>:*]',
+  ]);
+  for (const ack of acks) {
+    expect(ack.reason.length).toBeGreaterThan(40);
+  }
+});
+
+/** A stack whose provider runs in an imported VPC and writes to an imported log group. */
+function vpcStack(app: App, securityGroups: boolean): Stack {
+  const stack = new Stack(app, 'NagVpcStack', { env: { account: '123456789012', region: 'us-east-1' } });
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+    vpcId: 'vpc-0123456789abcdef0',
+    availabilityZones: ['us-east-1a', 'us-east-1b'],
+    privateSubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  });
+  const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
+    vpc,
+    securityGroups: securityGroups ? [ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-0123456789abcdef0')] : undefined,
+    logGroup: logs.LogGroup.fromLogGroupName(stack, 'Logs', '/platform/proton-cancel'),
+  });
+  new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a', provider });
+  return stack;
+}
+
+test.each([
+  ['with the security groups Lambda constructs create', false],
+  ['with security groups of its own', true],
+])('a provider in a VPC, writing to an imported log group, passes the AwsSolutions rule pack %s', (_, securityGroups) => {
+  // GIVEN
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+  vpcStack(app, securityGroups);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+  // WHEN / THEN: synth throws on any finding not acknowledged
+  expect(() => app.synth()).not.toThrow();
+});
+
+test('in a VPC, with an imported log group, each acknowledged finding is on a resource of the provider, with a reason', () => {
+  const stack = vpcStack(new App(), false);
+
+  const acks = acknowledgements(stack).filter(a => !/-(IAM5\[Resource::<\w+\.Arn>:\*\]|SF1|SF2)$/.test(a.id));
+
+  const logGroupArn = 'arn:<AWS::Partition>:logs:us-east-1:123456789012:log-group:/platform/proton-cancel:*';
+  const networkInterfaces = 'arn:<AWS::Partition>:ec2:us-east-1:123456789012:network-interface/*';
+  expect(acks.map(a => `${a.path.replace('NagVpcStack/Provider/', '')} ${a.id}`).sort()).toEqual([
+    `FrameworkCompleteRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
+    `FrameworkOnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
+    `HandlerRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
+    'NetworkInterfaces/Resource AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+    `NetworkInterfaces/Resource AwsSolutions::AwsSolutions-IAM5[Resource::${networkInterfaces}]`,
   ]);
   for (const ack of acks) {
     expect(ack.reason.length).toBeGreaterThan(40);

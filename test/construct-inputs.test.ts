@@ -1,0 +1,350 @@
+/**
+ * Every documented input of both constructs: poll intervals and timeouts
+ * across their ranges, tokens, callers without a compiler, warnings and the
+ * limits of one stack. Each value either synthesizes or fails with one
+ * sentence naming the option.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider, CancelPipelineDeploymentProviderProps } from '../lib';
+
+const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
+
+function newStack(context?: Record<string, string>): Stack {
+  return new Stack(new App({ context }), 'TestStack', { env: { account: '123456789012', region: 'us-east-1' } });
+}
+
+/** The waiter's retry policy, as the state machine definition holds it. */
+function waiterRetry(template: Template): { IntervalSeconds: number; MaxAttempts: number; BackoffRate: number } {
+  const definition = JSON.stringify(template.findResources('AWS::StepFunctions::StateMachine'));
+  const [, interval, attempts, backoff] = definition.match(/\\"IntervalSeconds\\":(\d+),\\"MaxAttempts\\":(\d+),\\"BackoffRate\\":(\d+)/)!;
+  return { IntervalSeconds: Number(interval), MaxAttempts: Number(attempts), BackoffRate: Number(backoff) };
+}
+
+/** Something that behaves as a `Duration` without being one: another copy of aws-cdk-lib. */
+class ForeignDuration {
+  constructor(private readonly seconds: number) {}
+  public toSeconds() { return this.seconds; }
+  public toMilliseconds() { return this.seconds * 1000; }
+  public toHumanString() { return `${this.seconds} seconds`; }
+  public isUnresolved() { return false; }
+  public toString() { return `Duration.seconds(${this.seconds})`; }
+}
+
+describe('poll interval', () => {
+  test.each([7, 45, 90, 180, 240, 299])('%d seconds synthesizes, with a whole number of polls covering the longest wait', seconds => {
+    // GIVEN
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(seconds) });
+
+    // WHEN
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
+
+    // THEN: the waiter outlasts 50 minutes and two polls, by less than one more poll
+    const template = Template.fromStack(stack);
+    const retry = waiterRetry(template);
+    expect(retry.IntervalSeconds).toBe(seconds);
+    expect(Number.isInteger(retry.MaxAttempts)).toBe(true);
+    expect(retry.MaxAttempts * seconds).toBeGreaterThanOrEqual(3000 + 2 * seconds);
+    expect(retry.MaxAttempts * seconds).toBeLessThan(3000 + 3 * seconds);
+    template.hasResourceProperties(RESOURCE_TYPE, { ServiceTimeout: String(1800 + seconds + 300) });
+  });
+
+  test('3 minutes, as a whole number of minutes, synthesizes', () => {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.minutes(3) });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout: Duration.minutes(7) });
+    const template = Template.fromStack(stack);
+    expect(waiterRetry(template)).toEqual({ IntervalSeconds: 180, MaxAttempts: 19, BackoffRate: 1 });
+    template.hasResourceProperties(RESOURCE_TYPE, { TimeoutSeconds: '420', ServiceTimeout: String(420 + 180 + 300) });
+  });
+
+  test('the provider exposes the poll interval it uses', () => {
+    const provider = new CancelPipelineDeploymentProvider(newStack(), 'Provider', { pollInterval: Duration.minutes(2) });
+    expect(provider.pollInterval.toSeconds()).toBe(120);
+    expect(new CancelPipelineDeploymentProvider(newStack(), 'Default').pollInterval.toSeconds()).toBe(15);
+  });
+});
+
+describe('tokens', () => {
+  test('fails when pollInterval is a token, naming it', () => {
+    const stack = newStack();
+    const seconds = new CfnParameter(stack, 'PollSeconds', { type: 'Number' }).valueAsNumber;
+    expect(() => new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(seconds) }))
+      .toThrow("pollInterval must be a fixed duration, not a token: the waiter's retry count is computed from it at synth time, got <token> seconds.");
+  });
+
+  test('a token timeout is passed to the handler, and ServiceTimeout is the hour that covers any valid one', () => {
+    // GIVEN
+    const stack = newStack();
+    const seconds = new CfnParameter(stack, 'TimeoutSeconds', { type: 'Number' }).valueAsNumber;
+
+    // WHEN
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout: Duration.seconds(seconds) });
+
+    // THEN
+    Template.fromStack(stack).hasResourceProperties(RESOURCE_TYPE, { TimeoutSeconds: { Ref: 'TimeoutSeconds' }, ServiceTimeout: '3600' });
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+  });
+
+  test('fails when a token timeout is not in seconds, which CloudFormation could not convert', () => {
+    const stack = newStack();
+    const minutes = new CfnParameter(stack, 'TimeoutMinutes', { type: 'Number' }).valueAsNumber;
+    expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timeout: Duration.minutes(minutes) }))
+      .toThrow('timeout from a token must be given in seconds, as Duration.seconds(token), since CloudFormation cannot convert units, got <token> minutes.');
+  });
+
+  test('a token serviceName names the service in the ARN the handler may act on', () => {
+    // GIVEN
+    const stack = newStack();
+    const names = [new CfnParameter(stack, 'NameA'), new CfnParameter(stack, 'NameB')].map(parameter => parameter.valueAsString);
+
+    // WHEN
+    new CancelPipelineDeployment(stack, 'A', { serviceName: names[0] });
+    new CancelPipelineDeployment(stack, 'B', { serviceName: names[1], trigger: names[0] });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties(RESOURCE_TYPE, { ServiceName: { Ref: 'NameB' }, Trigger: { Ref: 'NameA' } });
+    const arn = (parameter: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':proton:us-east-1:123456789012:service/', { Ref: parameter }]] });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Action: Match.arrayWith(['proton:GetService']), Resource: [arn('NameA'), arn('NameB')] })] },
+    });
+  });
+});
+
+describe('callers without a compiler', () => {
+  // What plain JavaScript can pass: the types say otherwise.
+  const construct = (props: unknown) => () => new CancelPipelineDeployment(newStack(), 'Cancel', props as CancelPipelineDeploymentProps);
+  const provider = (props: unknown) => () => new CancelPipelineDeploymentProvider(newStack(), 'Provider', props as CancelPipelineDeploymentProviderProps);
+
+  test.each([
+    ['no props', undefined, 'The props of CancelPipelineDeployment must be an object with at least serviceName, got undefined.'],
+    ['a string for props', 'my-service', "The props of CancelPipelineDeployment must be an object with at least serviceName, got string 'my-service'."],
+    ['an array for props', [], 'The props of CancelPipelineDeployment must be an object with at least serviceName, got an array of 0.'],
+    ['no serviceName', {}, 'serviceName must be a string, the name of the Proton service, got undefined.'],
+    ['a null serviceName', { serviceName: null }, 'serviceName must be a string, the name of the Proton service, got null.'],
+    ['a number for serviceName', { serviceName: 42 }, 'serviceName must be a string, the name of the Proton service, got number 42.'],
+    ['a string for waitForFinalStatus', { serviceName: 's', waitForFinalStatus: 'false' }, "waitForFinalStatus must be true or false, or left out, got string 'false'."],
+    ['a number for failIfNothingToCancel', { serviceName: 's', failIfNothingToCancel: 1 }, 'failIfNothingToCancel must be true or false, or left out, got number 1.'],
+    ['a long string for failUnlessCancelled', { serviceName: 's', failUnlessCancelled: 'x'.repeat(61) },
+      `failUnlessCancelled must be true or false, or left out, got string '${'x'.repeat(60)}…'.`],
+    ['a number for timeout', { serviceName: 's', timeout: 1800 }, 'timeout must be a Duration (for example Duration.minutes(30)), or left out, got number 1800.'],
+    ['a function for timeout', { serviceName: 's', timeout: () => 1800 }, 'timeout must be a Duration (for example Duration.minutes(30)), or left out, got a function.'],
+    ['half a Duration for timeout', { serviceName: 's', timeout: { toSeconds: () => 1800 } }, 'timeout must be a Duration (for example Duration.minutes(30)), or left out, got an object.'],
+    ['a boolean for trigger', { serviceName: 's', trigger: true }, 'trigger must be a string, or left out, got boolean true.'],
+    ['an object for provider', { serviceName: 's', provider: {} }, 'provider must be a CancelPipelineDeploymentProvider, or left out, got an object.'],
+    ['a log group for provider', { serviceName: 's', provider: new logs.LogGroup(newStack(), 'Logs') }, "provider must be a CancelPipelineDeploymentProvider, or left out, got the construct 'TestStack/Logs'."],
+  ])('CancelPipelineDeployment fails on %s, naming the prop', (_, props, message) => {
+    expect(construct(props)).toThrow(message);
+  });
+
+  test('no wrong type reaches the template: the error comes before any resource', () => {
+    const stack = newStack();
+    expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 42 } as unknown as CancelPipelineDeploymentProps)).toThrow(TypeError);
+    expect(stack.node.tryFindChild(CancelPipelineDeploymentProvider.DEFAULT_ID)).toBeUndefined();
+  });
+
+  test('null stands for a prop left out, as jsii passes it', () => {
+    // GIVEN
+    const stack = newStack();
+    const nulls = { timeout: null, waitForFinalStatus: null, failIfNothingToCancel: null, failUnlessCancelled: null, trigger: null, provider: null };
+
+    // WHEN
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', ...nulls } as unknown as CancelPipelineDeploymentProps);
+    new CancelPipelineDeploymentProvider(stack, 'Provider', {
+      pollInterval: null, logGroup: null, logRetention: null, logRemovalPolicy: null, vpc: null, vpcSubnets: null, securityGroups: null,
+    } as unknown as CancelPipelineDeploymentProviderProps);
+
+    // THEN: every option at its default
+    const [resource] = Object.values(Template.fromStack(stack).findResources(RESOURCE_TYPE));
+    expect(Object.keys(resource.Properties).sort()).toEqual(['ServiceName', 'ServiceTimeout', 'ServiceToken']);
+    expect(resource.Properties.ServiceTimeout).toBe('2115');
+  });
+
+  test('a Duration from another copy of aws-cdk-lib is a Duration', () => {
+    const stack = newStack();
+    const pollInterval = new ForeignDuration(20) as unknown as Duration;
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout: new ForeignDuration(600) as unknown as Duration });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties(RESOURCE_TYPE, { TimeoutSeconds: '600', ServiceTimeout: String(600 + 20 + 300) });
+    expect(waiterRetry(template).IntervalSeconds).toBe(20);
+  });
+
+  test.each([
+    ['null for props', null, 'The props of CancelPipelineDeploymentProvider must be an object, or left out, got null.'],
+    ['a number for pollInterval', { pollInterval: 30 }, 'pollInterval must be a Duration (for example Duration.seconds(30)), or left out, got number 30.'],
+    ['a name for logGroup', { logGroup: 'my-logs' }, "logGroup must be a logs.ILogGroup, or left out, got string 'my-logs'."],
+    ['a number of days CloudWatch Logs does not offer', { logRetention: 31 }, 'logRetention must be a logs.RetentionDays value (for example logs.RetentionDays.ONE_MONTH), or left out, got number 31.'],
+    ['the name of a retention', { logRetention: 'ONE_MONTH' }, "logRetention must be a logs.RetentionDays value (for example logs.RetentionDays.ONE_MONTH), or left out, got string 'ONE_MONTH'."],
+    ['a snapshot of the log group', { logRemovalPolicy: RemovalPolicy.SNAPSHOT },
+      "logRemovalPolicy must be RemovalPolicy.RETAIN, RemovalPolicy.DESTROY or RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, or left out, got string 'snapshot'."],
+    ['a VPC id for vpc', { vpc: 'vpc-123' }, "vpc must be an ec2.IVpc, or left out, got string 'vpc-123'."],
+    ['subnet ids for vpcSubnets', { vpc: fakeVpc(), vpcSubnets: ['subnet-1'] }, 'vpcSubnets must be an ec2.SubnetSelection, or left out, got an array of 1.'],
+    ['a string for vpcSubnets', { vpc: fakeVpc(), vpcSubnets: 'private' }, "vpcSubnets must be an ec2.SubnetSelection, or left out, got string 'private'."],
+    ['one security group id', { vpc: fakeVpc(), securityGroups: 'sg-1' }, "securityGroups must be an array of ec2.ISecurityGroup, or left out, got string 'sg-1'."],
+    ['security group ids', { vpc: fakeVpc(), securityGroups: [{ securityGroupId: 'sg-0' }, 'sg-1'] }, "securityGroups[1] must be an ec2.ISecurityGroup, got string 'sg-1'."],
+    ['a null security group', { vpc: fakeVpc(), securityGroups: [null] }, 'securityGroups[0] must be an ec2.ISecurityGroup, got null.'],
+    ['subnets without a VPC', { vpcSubnets: {} }, 'vpcSubnets and securityGroups apply only with vpc: set vpc, or leave them out.'],
+    ['security groups without a VPC', { securityGroups: [] }, 'vpcSubnets and securityGroups apply only with vpc: set vpc, or leave them out.'],
+  ])('CancelPipelineDeploymentProvider fails on %s, naming the prop', (_, props, message) => {
+    expect(provider(props)).toThrow(message);
+  });
+
+  test('accepts every logs.RetentionDays value', () => {
+    for (const days of [logs.RetentionDays.ONE_DAY, logs.RetentionDays.TEN_YEARS, logs.RetentionDays.INFINITE]) {
+      expect(provider({ logRetention: days })).not.toThrow();
+    }
+  });
+});
+
+/** Just enough of an `ec2.IVpc` to pass the shape check; the prop under test fails first. */
+function fakeVpc() {
+  return { vpcId: 'vpc-1', selectSubnets: () => ({ subnetIds: [] }) };
+}
+
+describe('log group', () => {
+  test('the new log group is retained when the provider is removed, unless logRemovalPolicy says otherwise', () => {
+    const retained = newStack();
+    new CancelPipelineDeploymentProvider(retained, 'Provider');
+    Template.fromStack(retained).hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+
+    const destroyed = newStack();
+    new CancelPipelineDeploymentProvider(destroyed, 'Provider', { logRemovalPolicy: RemovalPolicy.DESTROY });
+    Template.fromStack(destroyed).hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+  });
+});
+
+describe('warnings', () => {
+  function warnings(pollInterval: Duration, timeout?: Duration) {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout });
+    return Annotations.fromStack(stack).findWarning('*', Match.anyValue());
+  }
+
+  test('a poll interval longer than the timeout warns, on the instance', () => {
+    const found = warnings(Duration.minutes(5), Duration.minutes(1));
+    expect(found).toHaveLength(1);
+    expect(found[0].id).toBe('/TestStack/Cancel');
+    expect(found[0].entry.data).toMatch(/^The provider's pollInterval \(5 minutes\) is longer than timeout \(1 minute\): the status is first read one poll interval after the cancel/);
+  });
+
+  test.each([
+    ['equal to the timeout', Duration.minutes(1), Duration.minutes(1)],
+    ['shorter than the default timeout', Duration.minutes(5), undefined],
+  ])('a poll interval %s gives no warning', (_, pollInterval, timeout) => {
+    expect(warnings(pollInterval, timeout)).toEqual([]);
+  });
+});
+
+describe('VPC', () => {
+  function vpcStack(securityGroups?: ec2.ISecurityGroup[]) {
+    const stack = newStack();
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+      privateSubnetIds: ['subnet-p1', 'subnet-p2'],
+      isolatedSubnetIds: ['subnet-i1', 'subnet-i2'],
+    });
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: securityGroups?.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(stack, `Sg${i}`, id as unknown as string)),
+    });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
+    return Template.fromStack(stack);
+  }
+  const ec2Arn = (resource: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:ec2:us-east-1:123456789012:${resource}`]] });
+
+  test('the functions may create network interfaces only in their subnets, with their security groups, and no AWS managed policy', () => {
+    // WHEN
+    const template = vpcStack(['sg-a', 'sg-b'] as unknown as ec2.ISecurityGroup[]);
+
+    // THEN
+    const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(policies).toHaveLength(1);
+    const [[policyId, policy]] = policies;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'ec2:CreateNetworkInterface',
+        Resource: [ec2Arn('network-interface/*'), ec2Arn('subnet/subnet-i1'), ec2Arn('subnet/subnet-i2'), ec2Arn('security-group/sg-a'), ec2Arn('security-group/sg-b')],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        Resource: ec2Arn('network-interface/*'),
+      },
+      { Effect: 'Allow', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], Resource: '*' },
+    ]);
+    // Each function role holds it, so each function waits for it; no role holds anything else.
+    const roles = Object.values(template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } } }));
+    expect(roles).toHaveLength(3);
+    for (const role of roles) {
+      expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: policyId }]);
+    }
+    expect(JSON.stringify(template.toJSON())).not.toContain('AWSLambdaVPCAccessExecutionRole');
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-i1', 'subnet-i2'], SecurityGroupIds: ['sg-a', 'sg-b'] });
+    }
+  });
+
+  test('without security groups given, the policy names the one Lambda constructs create for each function', () => {
+    const template = vpcStack();
+
+    const groups = Object.keys(template.findResources('AWS::EC2::SecurityGroup'));
+    expect(groups).toHaveLength(5);
+    const [policy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    const create = policy.Properties.PolicyDocument.Statement[0].Resource;
+    expect(create.slice(3)).toEqual(groups.map(group => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:us-east-1:123456789012:security-group/', { 'Fn::GetAtt': [group, 'GroupId'] }]],
+    })));
+  });
+
+  test('the README names a VPC endpoint for every AWS service the functions call', () => {
+    // GIVEN the AWS clients of the handler and of the provider framework's runtime
+    const runtime = path.join(path.dirname(require.resolve('aws-cdk-lib/package.json')), 'custom-resources', 'lib', 'provider-framework', 'runtime');
+    const framework = fs.readdirSync(runtime).filter(file => file.endsWith('.js')).map(file => fs.readFileSync(path.join(runtime, file), 'utf8')).join('\n');
+    const lambdaDir = path.join(__dirname, '..', 'lambda');
+    const handler = fs.readdirSync(lambdaDir).filter(file => file.endsWith('.ts')).map(file => fs.readFileSync(path.join(lambdaDir, file), 'utf8')).join('\n');
+    const clients = (source: string) => [...new Set([...source.matchAll(/@aws-sdk\/client-([a-z-]+)/g)].map(match => match[1]))].sort();
+    expect(clients(handler)).toEqual(['cloudformation', 'proton']);
+    expect(clients(framework)).toEqual(['lambda', 'sfn']);
+    // and the response to CloudFormation, sent with https to a pre-signed S3 URL
+    expect(framework).toMatch(/require\("https"\)/);
+
+    // WHEN
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('#### In a VPC'), readme.indexOf('### Attributes'));
+
+    // THEN: one endpoint per client (Step Functions' is 'states'), and S3's
+    const endpoints = [...section.matchAll(/`com\.amazonaws\.<region>\.([a-z0-9]+)`/g)].map(match => match[1]).sort();
+    expect(endpoints).toEqual(['cloudformation', 'lambda', 'proton', 's3', 'states']);
+  });
+
+  test('a VPC leaves the functions one managed policy fewer for service ARNs', () => {
+    // 9 managed policies of ARNs fit beside the network policy, 10 without it
+    const names = (count: number) => Array.from({ length: count }, (_, i) => `${String(i).padStart(4, '0')}-${'x'.repeat(95)}`);
+    const synth = (vpc: boolean, count: number) => () => {
+      const stack = newStack();
+      const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
+        vpc: vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-1'] }) : undefined,
+      });
+      // The policies only: what each instance would add to them, without its custom resource.
+      names(count).forEach(serviceName => provider._allowService(serviceName));
+      return Template.fromStack(stack);
+    };
+    // Each ARN counts 156 characters (the longest partition): 51 fit inline, 38 in each managed policy.
+    const nineManagedPolicies = 51 + 9 * 38;
+    expect(synth(true, nineManagedPolicies)).not.toThrow();
+    expect(synth(true, nineManagedPolicies + 1)).toThrow(/need 10 managed policies, more than the 9 IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider/);
+    const withoutVpc = synth(false, nineManagedPolicies + 1)();
+    withoutVpc.resourceCountIs('AWS::IAM::ManagedPolicy', 10);
+  });
+});
