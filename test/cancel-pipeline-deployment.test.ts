@@ -151,7 +151,7 @@ describe('CancelPipelineDeployment', () => {
           Handler: handler,
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
-          Timeout: 120,
+          Timeout: 360,
           LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('LogGroup') } },
         });
       }
