@@ -176,6 +176,7 @@ export class CancelPipelineDeployment extends Construct {
       // The request must not reach the handler before the policy that allows the service exists.
       resource.node.addDependency(allowedBy);
     }
+    provider._addInstance(resource);
 
     this.deploymentStatus = resource.getAttString(ATTRIBUTE.deploymentStatus);
     this.deploymentStatusMessage = resource.getAttString(ATTRIBUTE.deploymentStatusMessage);

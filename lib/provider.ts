@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +11,7 @@ import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { NetworkInterfacePolicy } from './network-interface-policy';
 import {
   checkOptionalArrayOf, checkOptionalDuration, checkOptionalLogRemovalPolicy, checkOptionalObject, checkOptionalRetentionDays,
-  checkOptionalShape, checkPropsObject, isAbsent, wholeSecondsWithin,
+  checkOptionalShape, checkPropsObject, describeValue, isAbsent, wholeSecondsWithin,
 } from './prop-checks';
 import { ServicePolicies } from './service-policies';
 
@@ -37,6 +37,26 @@ export interface CancelPipelineDeploymentProviderProps {
   readonly pollInterval?: Duration;
 
   /**
+   * How many of this provider's instances CloudFormation creates or updates at once.
+   *
+   * Each instance past the first `maxConcurrentInstances` depends on the
+   * instance that many places before it, so no more run at once. Set it when
+   * the account's Lambda concurrency is low (new accounts may start at 10):
+   * the provider framework's function invokes the handler synchronously, and
+   * that invoke fails with `TooManyRequestsException` when the framework's own
+   * functions hold every slot. Each running instance briefly takes up to three
+   * slots, so keep it at most a third of the account's concurrency. The stack
+   * then takes about `ceil(instances / maxConcurrentInstances)` times one
+   * cancellation.
+   *
+   * A whole number from 1. A token is refused: the dependencies are drawn when
+   * the template is synthesized.
+   *
+   * @default - no limit: every instance starts at once
+   */
+  readonly maxConcurrentInstances?: number;
+
+  /**
    * The log group of the provider's Lambda functions.
    *
    * An imported one (`LogGroup.fromLogGroupName`) is fine: the roles may write
@@ -50,7 +70,7 @@ export interface CancelPipelineDeploymentProviderProps {
   /**
    * How long the new log group keeps events. Ignored when `logGroup` is given.
    *
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
 
@@ -123,6 +143,9 @@ export class CancelPipelineDeploymentProvider extends Construct {
   public readonly pollInterval: Duration;
 
   private readonly servicePolicies: ServicePolicies;
+  private readonly maxConcurrentInstances?: number;
+  /** The custom resource of each instance, in the order they were added. */
+  private readonly instances: Construct[] = [];
 
   /**
    * @param scope the stack of the `CancelPipelineDeployment` instances it serves, or a construct in it
@@ -134,10 +157,12 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
     checkProps(props);
     const pollSeconds = validatePollInterval(props.pollInterval);
+    this.maxConcurrentInstances = validateMaxConcurrentInstances(props.maxConcurrentInstances);
     this.pollInterval = Duration.seconds(pollSeconds);
 
     const logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // A year, as AWS Control Tower's CT.CLOUDWATCH.PR.2 asks.
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
       // Kept by default: a LogGroup's own default removal policy is RETAIN.
       removalPolicy: props.logRemovalPolicy ?? undefined,
     });
@@ -222,6 +247,20 @@ export class CancelPipelineDeploymentProvider extends Construct {
   public _allowService(serviceName: string): IDependable | undefined {
     return this.servicePolicies.addService(serviceName);
   }
+
+  /**
+   * Adds an instance's custom resource; with `maxConcurrentInstances`, it
+   * waits for the instance that many places before it.
+   *
+   * @internal
+   */
+  public _addInstance(resource: Construct): void {
+    const before = this.maxConcurrentInstances && this.instances[this.instances.length - this.maxConcurrentInstances];
+    if (before) {
+      resource.node.addDependency(before);
+    }
+    this.instances.push(resource);
+  }
 }
 
 /** The type of each prop, for callers without a compiler (plain JavaScript). */
@@ -237,6 +276,19 @@ function checkProps(props: CancelPipelineDeploymentProviderProps): void {
   if (isAbsent(props.vpc) && !(isAbsent(props.vpcSubnets) && isAbsent(props.securityGroups))) {
     throw new TypeError('vpcSubnets and securityGroups apply only with vpc: set vpc, or leave them out.');
   }
+}
+
+function validateMaxConcurrentInstances(value: number | undefined | null): number | undefined {
+  if (isAbsent(value)) {
+    return undefined;
+  }
+  if (typeof value === 'number' && Token.isUnresolved(value)) {
+    throw new TypeError('maxConcurrentInstances must be a fixed number, not a token: the dependencies between instances are drawn at synth time.');
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`maxConcurrentInstances must be a whole number from 1, or left out, got ${describeValue(value)}.`);
+  }
+  return value;
 }
 
 /** The poll interval in whole seconds. */

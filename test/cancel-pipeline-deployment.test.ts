@@ -141,7 +141,7 @@ describe('CancelPipelineDeployment', () => {
       expect(count(20) - count(1)).toBe(19);
     });
 
-    test('runs the handler on Node.js 24, arm64, with logs kept one month', () => {
+    test('runs the handler on Node.js 24, arm64, with logs kept one year', () => {
       const stack = newStack();
       new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
 
@@ -155,7 +155,7 @@ describe('CancelPipelineDeployment', () => {
           LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: Match.stringLikeRegexp('LogGroup') } },
         });
       }
-      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     });
 
     test('the waiter polls at the poll interval and gives up only after the longest timeout', () => {
@@ -355,5 +355,42 @@ describe('CancelPipelineDeployment', () => {
       expect(() => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider }))
         .toThrow("provider must be in the same stack as the CancelPipelineDeployment 'Other/Cancel', got one in stack 'ProviderStack'.");
     });
+  });
+});
+
+describe('maxConcurrentInstances', () => {
+  /** The logical ids of the custom resources each instance's resource depends on, in order. */
+  function instanceDependencies(maxConcurrentInstances: number | undefined, instances: number): string[][] {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { maxConcurrentInstances });
+    for (let i = 0; i < instances; i++) {
+      new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `service-${i}`, provider });
+    }
+    const resources = Template.fromStack(stack).findResources(RESOURCE_TYPE);
+    return Array.from({ length: instances }, (_, i) => {
+      const instanceOf = (logicalId: string) => /^(Cancel\d+)[0-9A-F]{8}$/.exec(logicalId)?.[1];
+      const [, resource] = Object.entries(resources).find(([id]) => instanceOf(id) === `Cancel${i}`)!;
+      const dependsOn: string[] = resource.DependsOn ?? [];
+      return dependsOn.map(instanceOf).filter((id) => id !== undefined);
+    });
+  }
+
+  test('chains each instance after the one maxConcurrentInstances places before it', () => {
+    expect(instanceDependencies(2, 5)).toEqual([[], [], ['Cancel0'], ['Cancel1'], ['Cancel2']]);
+    expect(instanceDependencies(1, 3)).toEqual([[], ['Cancel0'], ['Cancel1']]);
+  });
+
+  test('starts every instance at once by default, or when the limit is above the count', () => {
+    expect(instanceDependencies(undefined, 4)).toEqual([[], [], [], []]);
+    expect(instanceDependencies(4, 4)).toEqual([[], [], [], []]);
+  });
+
+  test.each([
+    [0, /maxConcurrentInstances must be a whole number from 1, or left out, got number 0\./],
+    [2.5, /maxConcurrentInstances must be a whole number from 1, or left out, got number 2\.5\./],
+    ['3', /maxConcurrentInstances must be a whole number from 1, or left out, got string '3'\./],
+    [Token.asNumber({ Ref: 'Lanes' }), /maxConcurrentInstances must be a fixed number, not a token/],
+  ])('fails when maxConcurrentInstances is %p', (value, message) => {
+    expect(() => new CancelPipelineDeploymentProvider(newStack(), 'Provider', { maxConcurrentInstances: value as number })).toThrow(message);
   });
 });

@@ -8,7 +8,7 @@ const INSTANCES = 40;
 const PROTON = { getServicePerSecond: 1, cancelPerSecond: 0.5 };
 
 const parallel = synthLoadStack(INSTANCES);
-/** The workaround at a low concurrency: one Create at a time (each instance depends on the one before). */
+/** The workaround at a low concurrency: one Create at a time (the provider's maxConcurrentInstances: 1). */
 const chained = synthLoadStack(INSTANCES, 1);
 
 afterAll(() => [parallel, chained].forEach(removeLoadStack));

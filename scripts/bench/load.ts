@@ -15,7 +15,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { CancelPipelineDeployment } from '../../lib';
+import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../../lib';
 import { ProgressEvent, withDeployment } from '../../local/cloudformation';
 import { OperationStats, SCENARIOS } from '../../local/proton';
 
@@ -31,8 +31,8 @@ export interface LoadCase {
   /** The account's Lambda concurrency. */
   readonly lambdaConcurrency: number;
   /**
-   * Resources chained into this many lanes with DependsOn (instance i after
-   * instance i - lanes), so that at most `lanes` Creates run at once.
+   * The provider's `maxConcurrentInstances`: instance i waits for instance
+   * i - lanes, so that at most `lanes` Creates run at once.
    *
    * @default - none: every Create at once
    */
@@ -70,20 +70,17 @@ export interface LoadResult {
 }
 
 /**
- * Synthesizes the stack of `instances` instances, one service each, in `lanes`
- * chains if given; returns its assembly directory (remove it when done).
+ * Synthesizes the stack of `instances` instances, one service each, at most
+ * `lanes` of them at once if given (the provider's `maxConcurrentInstances`);
+ * returns its assembly directory (remove it when done).
  */
 export function synthLoadStack(instances: number, lanes?: number): string {
   const outdir = mkdtempSync(join(tmpdir(), 'proton-cancel-load-'));
   const app = new App({ outdir, context: { ...cxapi.CURRENTLY_RECOMMENDED_FLAGS } });
   const stack = new Stack(app, LOAD_STACK_NAME);
-  const created: CancelPipelineDeployment[] = [];
+  const provider = new CancelPipelineDeploymentProvider(stack, CancelPipelineDeploymentProvider.DEFAULT_ID, { maxConcurrentInstances: lanes });
   for (let i = 1; i <= instances; i++) {
-    const instance = new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: loadServiceName(i) });
-    if (lanes !== undefined && i > lanes) {
-      instance.node.addDependency(created[i - 1 - lanes]);
-    }
-    created.push(instance);
+    new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: loadServiceName(i), provider });
   }
   app.synth();
   return outdir;
