@@ -43,6 +43,13 @@ test('every function, role and policy says what it is for', () => {
     'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
     'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
   ]);
+  // (and the 52nd service, past the inline policy, is alone in its managed policy)
+  const [arnPolicy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: Match.anyValue() } }));
+  expect(arnPolicy.Properties.PolicyDocument.Statement).toEqual([{
+    Effect: 'Allow',
+    Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'],
+    Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:proton:us-east-1:123456789012:service/${longNames(52)[51]}` },
+  }]);
   const policyDescriptions = Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map(policy => policy.Properties.Description).sort();
   expect(policyDescriptions).toEqual([
     'Cancel and read the pipeline deployments of the Proton services named in this stack',
@@ -202,7 +209,7 @@ describe('service ARNs', () => {
     // THEN it is inline; the next one opens a managed policy attached to the handler role
     expect(inline).toContain(`:service/${last}"`);
     expect(managed).toHaveLength(1);
-    expect(JSON.stringify(managed[0].Properties.PolicyDocument)).toContain(':service/one-more"');
+    expect(managed[0].Properties.PolicyDocument.Statement[0].Resource).toEqual({ 'Fn::Sub': 'arn:${AWS::Partition}:proton:us-east-1:123456789012:service/one-more' });
     expect(managed[0].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ProviderHandlerRole/) }]);
   });
 
