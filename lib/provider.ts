@@ -282,10 +282,11 @@ function validateMaxConcurrentInstances(value: number | undefined | null): numbe
   if (isAbsent(value)) {
     return undefined;
   }
-  if (typeof value === 'number' && Token.isUnresolved(value)) {
+  if (Token.isUnresolved(value)) {
     throw new TypeError('maxConcurrentInstances must be a fixed number, not a token: the dependencies between instances are drawn at synth time.');
   }
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+  // Number.isInteger is false for anything but a number: a string '3' from JavaScript too.
+  if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(`maxConcurrentInstances must be a whole number from 1, or left out, got ${describeValue(value)}.`);
   }
   return value;

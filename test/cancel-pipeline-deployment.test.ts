@@ -385,12 +385,13 @@ describe('maxConcurrentInstances', () => {
     expect(instanceDependencies(4, 4)).toEqual([[], [], [], []]);
   });
 
+  // Named by a label: a token's number changes from run to run, and the mutation run finds tests by name.
   test.each([
-    [0, /maxConcurrentInstances must be a whole number from 1, or left out, got number 0\./],
-    [2.5, /maxConcurrentInstances must be a whole number from 1, or left out, got number 2\.5\./],
-    ['3', /maxConcurrentInstances must be a whole number from 1, or left out, got string '3'\./],
-    [Token.asNumber({ Ref: 'Lanes' }), /maxConcurrentInstances must be a fixed number, not a token/],
-  ])('fails when maxConcurrentInstances is %p', (value, message) => {
+    ['0', 0, /maxConcurrentInstances must be a whole number from 1, or left out, got number 0\./],
+    ['2.5', 2.5, /maxConcurrentInstances must be a whole number from 1, or left out, got number 2\.5\./],
+    ['the string \'3\'', '3', /maxConcurrentInstances must be a whole number from 1, or left out, got string '3'\./],
+    ['a token', Token.asNumber({ Ref: 'Lanes' }), /maxConcurrentInstances must be a fixed number, not a token/],
+  ])('fails when maxConcurrentInstances is %s', (_label, value, message) => {
     expect(() => new CancelPipelineDeploymentProvider(newStack(), 'Provider', { maxConcurrentInstances: value as number })).toThrow(message);
   });
 });
