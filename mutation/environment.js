@@ -2,7 +2,7 @@
  * The test environment of the mutation run: Node's, plus the bail that jest
  * has no programmatic option for. Once a test fails the mutant is killed, so
  * the rest of the run's tests are skipped. The flag lives in the runner's
- * realm, shared by the run's test files; jest.mutation.global-setup.js clears
+ * realm, shared by the run's test files; global-setup.js clears
  * it before each run.
  */
 const { TestEnvironment } = require('jest-environment-node');

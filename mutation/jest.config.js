@@ -10,12 +10,13 @@
 const path = require('path');
 
 module.exports = {
-  ...require('./jest.config'),
-  setupFiles: [path.join(__dirname, 'jest.mutation.setup.js')],
+  ...require('../jest.config'),
+  rootDir: path.join(__dirname, '..'),
+  setupFiles: [path.join(__dirname, 'setup.js')],
   // Stop at the first failure: the mutant is killed.
-  testEnvironment: path.join(__dirname, 'jest.mutation.environment.js'),
-  globalSetup: path.join(__dirname, 'jest.mutation.global-setup.js'),
-  testSequencer: path.join(__dirname, 'jest.mutation.sequencer.js'),
+  testEnvironment: path.join(__dirname, 'environment.js'),
+  globalSetup: path.join(__dirname, 'global-setup.js'),
+  testSequencer: path.join(__dirname, 'sequencer.js'),
   testPathIgnorePatterns: [
     '/node_modules/',
     '/test/lifecycle',

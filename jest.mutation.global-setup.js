@@ -1,4 +1,0 @@
-// Before each run of the mutation run: no test has failed yet (see jest.mutation.environment.js).
-module.exports = () => {
-  globalThis.__mutationRunFailed = false;
-};
