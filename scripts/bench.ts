@@ -30,7 +30,7 @@ const LOAD_RUNS = 11;
 /**
  * The load run: 400 instances, Proton at 10 GetService and 5 cancels per
  * second, three Lambda concurrencies; then the two low ones with the Creates
- * chained into lanes of DependsOn, a third of the concurrency (a lane's Create
+ * with the provider's maxConcurrentInstances at a third of the concurrency (a Create
  * takes up to 3 slots at once: the framework's onEvent finishing, and the
  * waiter's isComplete with the handler's).
  */
@@ -52,7 +52,7 @@ async function measureLoad(): Promise<LoadRun> {
   const dirty = execFileSync('git', ['status', '--porcelain', '--', 'lambda'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
   const results = [];
   for (const { lambdaConcurrency, lanes } of LOAD_CASES) {
-    progress(`load: synthesizing ${LOAD_INSTANCES} instances${lanes ? ` in ${lanes} lanes` : ''}`);
+    progress(`load: synthesizing ${LOAD_INSTANCES} instances${lanes ? `, maxConcurrentInstances ${lanes}` : ''}`);
     const assemblyDir = synthLoadStack(LOAD_INSTANCES, lanes);
     try {
       const loadCase: LoadCase = { instances: LOAD_INSTANCES, getServicePerSecond: 10, cancelPerSecond: 5, lambdaConcurrency, lanes };

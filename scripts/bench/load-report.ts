@@ -42,7 +42,7 @@ function resultsTable(run: LoadRun): string {
       'Peak Proton calls/s (GetService, Cancel)', 'Lambda invokes refused (sync) / requeued (async)', 'Creates done after (emulated)', 'Real time'],
     run.results.map((r) => [
       int(r.loadCase.lambdaConcurrency),
-      r.loadCase.lanes ? `${r.loadCase.lanes} lanes` : 'all at once',
+      r.loadCase.lanes ? `maxConcurrentInstances ${r.loadCase.lanes}` : 'all at once',
       `${r.completed}/${r.loadCase.instances}`,
       String(r.failed),
       r.stackStatus,
@@ -140,7 +140,7 @@ export async function renderLoadChart(after: LoadRun, before?: LoadRun): Promise
     data: { values: rows },
     mark: { type: 'bar' },
     encoding: {
-      column: { field: 'concurrency', type: 'nominal', title: 'Lambda concurrency, Creates all at once or chained in lanes', sort: after.results.map(caseLabel) },
+      column: { field: 'concurrency', type: 'nominal', title: 'Lambda concurrency, Creates all at once or maxConcurrentInstances', sort: after.results.map(caseLabel) },
       x: { field: 'handler', type: 'nominal', title: null, sort: runs.map((r) => r.label) },
       y: { field: 'resources', type: 'quantitative', title: 'Resources', stack: 'zero', scale: { domain: [0, instances] } },
       color: { field: 'outcome', type: 'nominal', title: 'Create', scale: { domain: ['completed', 'failed'], range: ['#2e7d32', '#c62828'] } },
