@@ -29,7 +29,7 @@ const SYNTH_RUNS = 6;
 const LOAD_RUNS = 11;
 /**
  * The load run: 400 instances, Proton at 10 GetService and 5 cancels per
- * second, three Lambda concurrencies; then the two low ones with the Creates
+ * second, three Lambda concurrencies; then the two low ones again,
  * with the provider's maxConcurrentInstances at a third of the concurrency (a Create
  * takes up to 3 slots at once: the framework's onEvent finishing, and the
  * waiter's isComplete with the handler's).
