@@ -43,12 +43,16 @@ export function isKnownStatus(deploymentStatus: string): boolean {
 }
 
 export function firstStep(deploymentStatus: string): FirstStep {
-  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).firstStep;
+  return classOf(deploymentStatus).firstStep;
 }
 
 /** Whether polling ends at this status (final), or goes on (transitional). */
 export function isFinal(deploymentStatus: string): boolean {
-  return (isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS).final;
+  return classOf(deploymentStatus).final;
+}
+
+function classOf(deploymentStatus: string): { readonly firstStep: FirstStep; readonly final: boolean } {
+  return isKnownStatus(deploymentStatus) ? STATUS_MODEL[deploymentStatus] : UNKNOWN_STATUS;
 }
 
 /** The attributes CloudFormation exposes, bounded in size whatever Proton returns. */
