@@ -238,9 +238,7 @@ export class LocalCloudFormation {
       return { stackStatus: this.status, requests: results };
     }
     this.setStatus('ROLLBACK_IN_PROGRESS');
-    await this.inWaves([...this.resources.keys()], async (id) => {
-      results.push(await this.deleteResource(id));
-    }, 'delete');
+    results.push(...await this.deleteAll());
     this.setStatus(this.resources.size === 0 ? 'ROLLBACK_COMPLETE' : 'ROLLBACK_FAILED');
     return { stackStatus: this.status, requests: results };
   }
@@ -313,13 +311,20 @@ export class LocalCloudFormation {
     return { stackStatus: this.status, requests: results };
   }
 
+  /** A Delete per custom resource left, dependents first, in waves. */
+  private async deleteAll(): Promise<RequestResult[]> {
+    const results: RequestResult[] = [];
+    await this.inWaves([...this.resources.keys()], async (id) => {
+      results.push(await this.deleteResource(id));
+    }, 'delete');
+    return results;
+  }
+
   /** Deletes the stack: a Delete per custom resource. */
   async deleteStack(): Promise<StackOperation> {
     const results: RequestResult[] = [];
     this.setStatus('DELETE_IN_PROGRESS');
-    await this.inWaves([...this.resources.keys()], async (id) => {
-      results.push(await this.deleteResource(id));
-    }, 'delete');
+    results.push(...await this.deleteAll());
     this.setStatus(this.resources.size === 0 ? 'DELETE_COMPLETE' : 'DELETE_FAILED');
     return { stackStatus: this.status, requests: results };
   }
