@@ -44,12 +44,14 @@ export function requestFor(r: {
   readonly oldProperties?: Readonly<Record<string, unknown>>;
   readonly physicalId?: string;
   readonly region: string;
+  /** Base URL of the endpoint that takes the response (see `LocalResponseEndpoint`). */
+  readonly responseEndpoint: string;
 }): CloudFormationRequest {
   const requestId = randomUUID();
   return {
     RequestType: r.requestType,
     ServiceToken: String(r.properties.ServiceToken),
-    ResponseURL: responseUrl(r.region, r.stackId, r.logicalId, requestId),
+    ResponseURL: responseUrl(r.responseEndpoint, r.region, r.stackId, r.logicalId, requestId),
     StackId: r.stackId,
     RequestId: requestId,
     LogicalResourceId: r.logicalId,
@@ -60,8 +62,12 @@ export function requestFor(r: {
   };
 }
 
-/** A pre-signed S3 URL shaped like CloudFormation's, with a fresh signature. */
-export function responseUrl(region: string, stackId: string, logicalId: string, requestId: string): string {
+/**
+ * A pre-signed S3 URL shaped like CloudFormation's, with a fresh signature, on
+ * the local endpoint: path-style (the bucket is the path's first segment),
+ * then the key and the signature's query as S3 has them.
+ */
+export function responseUrl(endpoint: string, region: string, stackId: string, logicalId: string, requestId: string): string {
   const key = `${encodeURIComponent(stackId).replace(/%2F/g, '/')}%7C${logicalId}%7C${requestId}`;
   const query = new URLSearchParams({
     'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
@@ -71,7 +77,7 @@ export function responseUrl(region: string, stackId: string, logicalId: string, 
     'X-Amz-Credential': `AKIA6LOCALRESPONSE00/20240101/${region}/s3/aws4_request`,
     'X-Amz-Signature': randomBytes(32).toString('hex'),
   });
-  return `https://cloudformation-custom-resource-response-${region.replace(/-/g, '')}.s3.${region}.amazonaws.com/${key}?${query}`;
+  return `${endpoint}/cloudformation-custom-resource-response-${region.replace(/-/g, '')}/${key}?${query}`;
 }
 
 /** CloudFormation passes every scalar of a custom resource's properties as a string. */

@@ -1,0 +1,108 @@
+import * as http from 'http';
+import { LocalResponseEndpoint, responseUrl } from '../local/cloudformation';
+import { EmulatedClock } from '../local/proton';
+
+// The local stand-in for CloudFormation's pre-signed response URLs: what a
+// provider PUTs there is captured as sent, and it answers as S3 does.
+
+const STACK_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/Probe/0a1b2c3d-0000-1111-2222-333344445555';
+const clock = new EmulatedClock(0, new Date('2030-01-01T00:00:00Z'));
+let endpoint: LocalResponseEndpoint;
+
+beforeAll(async () => {
+  endpoint = await LocalResponseEndpoint.start(clock);
+});
+afterAll(() => endpoint.stop());
+
+/** Sends `body` to `url` as a provider does: no content type, with its Content-Length unless told otherwise. */
+function send(url: string, body: string, options: { method?: string; contentLength?: boolean } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-type': '' };
+    if (options.contentLength !== false) {
+      headers['content-length'] = Buffer.byteLength(body);
+    }
+    const req = http.request(url, { method: options.method ?? 'PUT', headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    if (options.contentLength === false) {
+      // Written before the end, the body goes out chunked, without a Content-Length.
+      req.write(body);
+      req.end();
+    } else {
+      req.end(body);
+    }
+  });
+}
+
+const url = (requestId: string) => responseUrl(endpoint.endpoint, 'us-east-1', STACK_ID, 'Probe', requestId);
+
+test('a response URL is shaped like CloudFormation\'s pre-signed S3 URL, on the local endpoint', () => {
+  const parsed = new URL(url('r-1'));
+
+  expect(parsed.origin).toBe(endpoint.endpoint);
+  expect(parsed.pathname).toBe('/cloudformation-custom-resource-response-useast1/arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/Probe/0a1b2c3d-0000-1111-2222-333344445555%7CProbe%7Cr-1');
+  expect([...parsed.searchParams.keys()]).toEqual(['X-Amz-Algorithm', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Expires', 'X-Amz-Credential', 'X-Amz-Signature']);
+  // A fresh signature each time.
+  expect(url('r-1')).not.toBe(url('r-1'));
+});
+
+test('a PUT to an open URL is captured with its method, Content-Length, body and emulated time, and answered 200', async () => {
+  const target = url('r-2');
+  const captured = endpoint.expect(target);
+  const body = JSON.stringify({ Status: 'SUCCESS', Data: { Greeting: 'héllo' } });
+
+  const answer = await send(target, body);
+
+  expect(answer.status).toBe(200);
+  expect(captured).toEqual([{ method: 'PUT', contentLength: String(Buffer.byteLength(body)), body, atMs: clock.nowMs() }]);
+  endpoint.close(target);
+});
+
+test('every request to an open URL is captured: a second PUT, and a chunked PUT without Content-Length', async () => {
+  const target = url('r-3');
+  const captured = endpoint.expect(target);
+
+  await send(target, 'first');
+  await send(target, 'second', { contentLength: false });
+
+  expect(captured.map((c) => [c.body, c.contentLength])).toEqual([['first', '5'], ['second', undefined]]);
+  endpoint.close(target);
+});
+
+test('another method than PUT is captured, and refused as S3 refuses a URL signed for a PUT', async () => {
+  const target = url('r-4');
+  const captured = endpoint.expect(target);
+
+  const answer = await send(target, 'body', { method: 'POST' });
+
+  expect(answer.status).toBe(403);
+  expect(answer.body).toContain('<Code>SignatureDoesNotMatch</Code>');
+  expect(captured.map((c) => c.method)).toEqual(['POST']);
+  endpoint.close(target);
+});
+
+test.each([
+  ['a URL never opened', () => url('r-never')],
+  ['an open URL with another signature', () => {
+    endpoint.expect(url('r-5'));
+    return url('r-5');
+  }],
+  ['a URL once closed', () => {
+    const target = url('r-6');
+    endpoint.expect(target);
+    endpoint.close(target);
+    return target;
+  }],
+])('a PUT to %s is refused with 403 AccessDenied, and recorded as refused', async (_, target) => {
+  const refusedBefore = endpoint.refused.length;
+
+  const answer = await send(target(), '{}');
+
+  expect(answer.status).toBe(403);
+  expect(answer.body).toContain('<Code>AccessDenied</Code>');
+  expect(endpoint.refused).toHaveLength(refusedBefore + 1);
+  expect(endpoint.refused.at(-1)).toMatchObject({ method: 'PUT' });
+});
