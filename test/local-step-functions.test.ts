@@ -225,6 +225,13 @@ describe('how an execution ends', () => {
     await waits.sleep(1);
     expect((clock.nowMs() - startMs) / 1000).toBe(31);
   });
+
+  test('a state due at the time limit does not start', async () => {
+    const execution = await run({ StartAt: 'Wait', TimeoutSeconds: 20, States: { Wait: { Type: 'Wait', Seconds: 20, Next: 'Call' }, Call: { Type: 'Task', Resource: fn('value'), End: true } } });
+
+    expect(execution).toMatchObject({ status: 'TIMED_OUT', elapsedSeconds: 20 });
+    expect(execution.events.map((e) => e.kind)).toEqual(['wait']);
+  });
 });
 
 describe('what a definition may not use', () => {

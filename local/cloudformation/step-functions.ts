@@ -164,7 +164,13 @@ export class LocalStepFunctions {
     let cancelTimeout = () => {};
     const timedOut = new Promise<'timed-out'>((resolve) => {
       if (definition.TimeoutSeconds !== undefined) {
-        cancelTimeout = this.waits.after(definition.TimeoutSeconds * 1000, () => resolve('timed-out'));
+        cancelTimeout = this.waits.after(definition.TimeoutSeconds * 1000, () => {
+          // The execution ends now: no state starts at or after its time limit. A Lambda
+          // invocation under way runs on to its own end, unheard.
+          stopped = true;
+          [...pending].forEach((stop) => stop());
+          resolve('timed-out');
+        });
       }
     });
     const states = this.runStates(definition, input, context).then(
@@ -173,10 +179,7 @@ export class LocalStepFunctions {
     );
     const outcome = await Promise.race([states, timedOut]);
     cancelTimeout();
-    if (outcome === 'timed-out') {
-      // The execution ends here; a Lambda invocation under way runs on to its own end, unheard.
-      stopped = true;
-      [...pending].forEach((stop) => stop());
+    if (outcome === 'timed-out' || stopped) {
       Object.assign(execution, { status: 'TIMED_OUT', error: 'States.Timeout', cause: `The execution ran longer than its TimeoutSeconds (${definition.TimeoutSeconds})` });
     } else if ('output' in outcome) {
       Object.assign(execution, { status: 'SUCCEEDED', output: JSON.stringify(outcome.output) });
