@@ -1,69 +1,72 @@
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as cr from 'aws-cdk-lib/custom-resources';
+import * as http from 'http';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../lib';
-import { CloudFormationRequest, hostProcess, LocalCloudFormation, RequestResult, synthesize, violations, withDeployment } from '../local/cloudformation';
+import {
+  CloudFormationRequest, hostProcess, LifecycleViolation, LocalCloudFormation, RequestResult, synthesize, violations, withDeployment,
+} from '../local/cloudformation';
 import { EmulatedClock, SCENARIOS } from '../local/proton';
 import { cancelStack } from './cancel-stack';
+import { probeAsset, probeStack } from './probe-provider';
 
 // The local lifecycle's own rules, so that what the end-to-end tests show can be
-// trusted: the waiter follows the synthesized state machine down to its Catch,
-// functions see their own environment and the emulated clock, and responses are
-// checked as CloudFormation checks them.
+// trusted: a probe provider built as the project's is (see probe-provider.ts)
+// starts its waiter through the local Step Functions endpoint, the waiter runs
+// as synthesized, functions see their own environment and the emulated clock,
+// and responses are PUT to a local response URL and checked as CloudFormation
+// checks them.
 
-/** A provider whose isComplete never completes: the waiter must give up through its Catch. */
-const PROBE_HANDLER = `
-exports.onEvent = async (event, context) => ({
-  PhysicalResourceId: 'probe',
-  Data: {
-    Region: process.env.AWS_REGION,
-    HostOnly: process.env.LIFECYCLE_HOST_ONLY || 'absent',
-    Now: new Date().toISOString(),
-    FunctionName: context.functionName,
-    PropertyTypes: typeof event.ResourceProperties.Count + ',' + typeof event.ResourceProperties.Enabled,
-  },
-});
-exports.isComplete = async () => ({ IsComplete: false });
-`;
-
-const handlerDir = fs.mkdtempSync(path.join(os.tmpdir(), 'probe-handler-'));
-fs.writeFileSync(path.join(handlerDir, 'index.js'), PROBE_HANDLER);
+const START = new Date('2030-01-01T00:00:00.000Z');
+const asset = probeAsset();
 
 const assemblyDir = synthesize((app) => {
-  const probe = new Stack(app, 'Probe');
-  const fn = (id: string, handler: string) => new lambda.Function(probe, id, {
-    code: lambda.Code.fromAsset(handlerDir), handler, runtime: lambda.Runtime.NODEJS_22_X,
-  });
-  const provider = new cr.Provider(probe, 'Provider', {
-    onEventHandler: fn('OnEvent', 'index.onEvent'),
-    isCompleteHandler: fn('IsComplete', 'index.isComplete'),
-    queryInterval: Duration.seconds(10),
-    totalTimeout: Duration.seconds(30),
-  });
-  new CustomResource(probe, 'Probe', { serviceToken: provider.serviceToken, properties: { Count: 42, Enabled: true } });
-
-  const slow = new Stack(app, 'SlowPoll');
-  cancelStack(slow, { serviceName: 'web-api', provider: new CancelPipelineDeploymentProvider(slow, 'Provider', { pollInterval: Duration.seconds(40) }) });
-
-  // The second resource reads an attribute of the first, so depends on it.
-  const chain = new Stack(app, 'Chain');
-  const first = new CancelPipelineDeployment(chain, 'First', { serviceName: 'first' });
-  new CancelPipelineDeployment(chain, 'Second', { serviceName: 'second', trigger: first.deploymentStatus });
+  // Answers 25 s after the request; the waiter polls every 10 s.
+  probeStack(new Stack(app, 'Probe'), { asset, properties: { WaitSeconds: 25 } });
+  probeStack(new Stack(app, 'PollFails'), { asset, properties: { WaitSeconds: 25, PollFails: true } });
+  probeStack(new Stack(app, 'WaiterTimesOut'), { asset, properties: { WaitSeconds: 100 }, waiterTimeout: Duration.seconds(25) });
+  probeStack(new Stack(app, 'NotAllowed'), { asset, properties: { WaitSeconds: 25 }, allowStartExecution: false });
+  for (const respond of ['twice', 'chunked', 'post']) {
+    probeStack(new Stack(app, `Respond-${respond}`), { asset, properties: { Respond: respond } });
+  }
 });
 
-afterAll(() => [assemblyDir, handlerDir].forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+let libAssemblyDir: string | undefined;
 
-describe('a provider whose isComplete never completes', () => {
-  const clock = new EmulatedClock(0, new Date('2030-01-01T00:00:00.000Z'));
+/** Stacks of the project's own construct, synthesized on first use. */
+function libAssembly(): string {
+  libAssemblyDir ??= synthesize((app) => {
+    const slow = new Stack(app, 'SlowPoll');
+    cancelStack(slow, { serviceName: 'web-api', provider: new CancelPipelineDeploymentProvider(slow, 'Provider', { pollInterval: Duration.seconds(40) }) });
+
+    // The second resource reads an attribute of the first, so depends on it.
+    const chain = new Stack(app, 'Chain');
+    const first = new CancelPipelineDeployment(chain, 'First', { serviceName: 'first' });
+    new CancelPipelineDeployment(chain, 'Second', { serviceName: 'second', trigger: first.deploymentStatus });
+  });
+  return libAssemblyDir;
+}
+
+afterAll(() => [assemblyDir, asset, libAssemblyDir].forEach((dir) => dir && fs.rmSync(dir, { recursive: true, force: true })));
+
+/** Runs `fn` with the probe stack `stackName` deployed on a frozen clock at START. */
+async function onProbe<T>(stackName: string, fn: (cfn: LocalCloudFormation) => Promise<T>): Promise<T> {
+  const cfn = await LocalCloudFormation.start({ assemblyDir, stackName, protonEndpoint: 'http://127.0.0.1:9', clock: new EmulatedClock(0, START) });
+  try {
+    return await fn(cfn);
+  } finally {
+    await cfn.stop();
+  }
+}
+
+const logicalIdOf = (cfn: LocalCloudFormation, prefix: string) => Object.keys(cfn.template.Resources).find((id) => id.startsWith(prefix))!;
+
+describe('a request whose provider waits', () => {
   let cfn: LocalCloudFormation;
   let create: RequestResult;
 
   beforeAll(async () => {
     hostProcess.env.LIFECYCLE_HOST_ONLY = 'leaked';
-    cfn = await LocalCloudFormation.start({ assemblyDir, stackName: 'Probe', protonEndpoint: 'http://127.0.0.1:9', clock });
+    cfn = await LocalCloudFormation.start({ assemblyDir, stackName: 'Probe', protonEndpoint: 'http://127.0.0.1:9', clock: new EmulatedClock(0, START) });
     create = (await cfn.createStack()).requests[0];
   });
 
@@ -72,31 +75,24 @@ describe('a provider whose isComplete never completes', () => {
     await cfn.stop();
   });
 
-  test('the waiter retries as the synthesized Retry says, then its Catch runs the framework\'s onTimeout', () => {
-    // GIVEN the synthesized policy: every 10 s, 3 retries (totalTimeout 30 s / queryInterval 10 s), no backoff
-    const machine = Object.values(cfn.template.Resources).find((r) => r.Type === 'AWS::StepFunctions::StateMachine')!;
-    expect(JSON.stringify(machine.Properties?.DefinitionString)).toContain('\\"IntervalSeconds\\":10,\\"MaxAttempts\\":3,\\"BackoffRate\\":1');
+  test('OnEvent starts the waiter through its own SDK client and AWS_ENDPOINT_URL_SFN, named by the RequestId, as its role\'s policy allows', () => {
+    const onEvent = cfn.lambda.get(String(create.request.ResourceProperties.ServiceToken));
+    expect(onEvent.environment.AWS_ENDPOINT_URL_SFN).toBe(cfn.stepFunctionsEndpoint);
 
-    // THEN the first isComplete, 3 retries 10 s apart, and the Catch to onTimeout
-
+    expect(cfn.stepFunctionsCalls).toEqual([expect.objectContaining({ operation: 'StartExecution', status: 200, accessKeyId: onEvent.environment.AWS_ACCESS_KEY_ID })]);
     expect(create.executions).toHaveLength(1);
-    expect(create.executions[0].events).toEqual([
-      { kind: 'task', state: 'framework-isComplete-task', attempt: 1 },
-      { kind: 'task-failed', state: 'framework-isComplete-task', error: 'Error' },
-      { kind: 'retry-wait', state: 'framework-isComplete-task', seconds: 10 },
-      { kind: 'task', state: 'framework-isComplete-task', attempt: 2 },
-      { kind: 'task-failed', state: 'framework-isComplete-task', error: 'Error' },
-      { kind: 'retry-wait', state: 'framework-isComplete-task', seconds: 10 },
-      { kind: 'task', state: 'framework-isComplete-task', attempt: 3 },
-      { kind: 'task-failed', state: 'framework-isComplete-task', error: 'Error' },
-      { kind: 'retry-wait', state: 'framework-isComplete-task', seconds: 10 },
-      { kind: 'task', state: 'framework-isComplete-task', attempt: 4 },
-      { kind: 'task-failed', state: 'framework-isComplete-task', error: 'Error' },
-      { kind: 'caught', state: 'framework-isComplete-task', error: 'Error', next: 'framework-onTimeout-task' },
-      { kind: 'task', state: 'framework-onTimeout-task', attempt: 1 },
-    ]);
-    expect(create.response).toMatchObject({ Status: 'FAILED', Reason: 'Operation timed out', PhysicalResourceId: 'probe' });
+    expect(create.executions[0]).toMatchObject({ name: create.request.RequestId, tag: create.request.RequestId, status: 'SUCCEEDED' });
+    expect(create.executions[0].stateMachineArn).toBe(onEvent.environment.WAITER_STATE_MACHINE_ARN);
+  });
+
+  test('the waiter polls IsComplete at its Wait interval on the emulated clock until it answers, and its answer is the one response', () => {
+    // GIVEN an answer due 25 s in, and polls every 10 s: at 0, 10, 20 and 30 s
+    const poll = { kind: 'task', state: 'Poll', attempt: 1 };
+    const notYet = [poll, { kind: 'choice', state: 'Answered?', next: 'Wait' }, { kind: 'wait', state: 'Wait', seconds: 10 }];
+    expect(create.executions[0].events).toEqual([...notYet, ...notYet, ...notYet, poll, { kind: 'choice', state: 'Answered?', next: 'Done' }]);
+
     expect(create.elapsedSeconds).toBe(30);
+    expect(create.response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'probe', Data: { AnsweredAt: '2030-01-01T00:00:30.000Z' } });
   });
 
   test('functions see their own environment and the emulated clock, and properties arrive as strings', () => {
@@ -106,25 +102,110 @@ describe('a provider whose isComplete never completes', () => {
       Now: '2030-01-01T00:00:00.000Z',
       FunctionName: expect.stringMatching(/^Probe-OnEvent/),
       PropertyTypes: 'string,string',
+      AnsweredAt: '2030-01-01T00:00:30.000Z',
     });
+  });
+
+  test('the request\'s invocations and logs are those of its OnEvent and of its waiter\'s polls', () => {
+    const onEvent = logicalIdOf(cfn, 'OnEvent');
+    const isComplete = logicalIdOf(cfn, 'IsComplete');
+
+    expect(create.invocations.map((i) => [i.functionLogicalId, i.tag, i.outcome])).toEqual([
+      [onEvent, create.request.RequestId, 'ok'],
+      ...Array(4).fill([isComplete, create.request.RequestId, 'ok']),
+    ]);
+    expect(create.logs.every((l) => l.tag === create.request.RequestId)).toBe(true);
+  });
+
+  test('the handler functions are those whose code is the ServiceToken function\'s, grouped by role', () => {
+    const onEvent = cfn.lambda.get(String(create.request.ResourceProperties.ServiceToken));
+
+    expect(cfn.handlerRoles()).toEqual([{
+      accessKeyId: onEvent.environment.AWS_ACCESS_KEY_ID,
+      functionLogicalIds: [logicalIdOf(cfn, 'OnEvent'), logicalIdOf(cfn, 'IsComplete')],
+      statements: expect.arrayContaining([{ effect: 'Allow', actions: ['states:StartExecution'], resources: [onEvent.environment.WAITER_STATE_MACHINE_ARN] }]),
+    }]);
+  });
+
+  test('a response URL is open only while its request is: a later PUT is refused with 403', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(create.request.ResponseURL, { method: 'PUT', headers: { 'content-length': 2 } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+
+    expect(status).toBe(403);
+    expect(cfn.refusedResponses).toEqual([{ method: 'PUT', path: expect.stringContaining(create.request.RequestId) }]);
+  });
+});
+
+test('a poll that fails goes through the waiter\'s Catch to the failure answer, with the error at $.Error', async () => {
+  await onProbe('PollFails', async (cfn) => {
+    const [create] = (await cfn.createStack()).requests;
+
+    expect(create.response.Status).toBe('FAILED');
+    expect(create.response.Reason).toMatch(/^Error: \{"errorType":"Error","errorMessage":"the poll failed"/);
+    expect(create.executions[0].events).toEqual([
+      { kind: 'task', state: 'Poll', attempt: 1 },
+      { kind: 'task-failed', state: 'Poll', error: 'Error' },
+      { kind: 'caught', state: 'Poll', error: 'Error', next: 'Answer failure' },
+      { kind: 'task', state: 'Answer failure', attempt: 1 },
+    ]);
+  });
+});
+
+test('a waiter that times out before the answer ends TIMED_OUT, and CloudFormation gets no response', async () => {
+  await onProbe('WaiterTimesOut', async (cfn) => {
+    const failure = await cfn.createStack().then(() => undefined, (e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(LifecycleViolation);
+    expect((failure as LifecycleViolation).problems).toEqual([expect.stringMatching(/^no response/)]);
+    expect(cfn.stepFunctions.executions).toEqual([expect.objectContaining({ status: 'TIMED_OUT', error: 'States.Timeout' })]);
+    // Polls at 0, 10 and 20 s, then the 25-second limit ends the execution during its third wait.
+    expect(cfn.stepFunctions.executions[0].events.filter((e) => e.kind === 'task')).toHaveLength(3);
+    expect(cfn.clock.nowMs() - START.getTime()).toBe(25_000);
+  });
+});
+
+test('a role whose policies do not allow states:StartExecution: the endpoint refuses, Lambda retries the event twice, no response', async () => {
+  await onProbe('NotAllowed', async (cfn) => {
+    const failure = await cfn.createStack().then(() => undefined, (e: unknown) => e);
+
+    expect(failure).toBeInstanceOf(LifecycleViolation);
+    expect(cfn.stepFunctionsCalls.map((c) => `${c.status} ${c.errorType}`)).toEqual(Array(3).fill('400 AccessDeniedException'));
+    expect(cfn.lambda.invocations.map((i) => i.outcome)).toEqual(Array(3).fill('AccessDeniedException'));
+    expect(cfn.stepFunctions.executions).toEqual([]);
+  });
+});
+
+test.each([
+  ['twice', /2 responses to one request/],
+  ['chunked', /not a PUT with its Content-Length \(PUT, undefined\)/],
+  ['post', /not a PUT with its Content-Length \(POST, /],
+])('a response sent %s is one CloudFormation would not take', async (respond, problem) => {
+  await onProbe(`Respond-${respond}`, async (cfn) => {
+    await expect(cfn.createStack()).rejects.toThrow(problem);
   });
 });
 
 test('the waiter polls at a provider\'s own interval', async () => {
-  await withDeployment(assemblyDir, 'SlowPoll', async ({ proton, cfn }) => {
+  await withDeployment(libAssembly(), 'SlowPoll', async ({ proton, cfn }) => {
     proton.addService('web-api', SCENARIOS['in-progress']);
 
     const [create] = (await cfn.createStack()).requests;
 
     expect(create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED' } });
-    const waits = create.executions[0].events.filter((e) => e.kind === 'retry-wait').map((e) => e.kind === 'retry-wait' && e.seconds);
+    const waits = create.executions[0].events.filter((e) => e.kind === 'wait').map((e) => e.kind === 'wait' && e.seconds);
     expect(waits).toEqual([40, 40, 40]);
     expect(create.elapsedSeconds).toBe(120);
   });
 });
 
 test('resources run in dependency order: Creates after what they reference, Deletes before it', async () => {
-  await withDeployment(assemblyDir, 'Chain', async ({ proton, cfn }) => {
+  await withDeployment(libAssembly(), 'Chain', async ({ proton, cfn }) => {
     proton.addService('first', SCENARIOS.succeeded);
     proton.addService('second', SCENARIOS.succeeded);
     const order = (requests: readonly RequestResult[]) => requests.map((r) => `${r.request.RequestType} ${r.request.ResourceProperties.ServiceName}`);

@@ -1,13 +1,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CustomResource, Duration, Stack } from 'aws-cdk-lib';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as cr from 'aws-cdk-lib/custom-resources';
-import {
-  FunctionDefinition, LocalCloudFormation, LocalLambda, LocalStepFunctions, STANDARD_RETRY, synthesize, TooManyRequestsException, Waits,
-} from '../local/cloudformation';
+import { Stack } from 'aws-cdk-lib';
+import { FunctionDefinition, LocalCloudFormation, LocalLambda, LocalStepFunctions, synthesize, TooManyRequestsException, Waits } from '../local/cloudformation';
 import { EmulatedClock } from '../local/proton';
+import { probeAsset, probeStack } from './probe-provider';
 
 // Lambda's account concurrency in the local lifecycle: an invocation holds a slot
 // while it runs (in emulated time); a synchronous invoke over the limit is refused
@@ -18,25 +15,13 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'limits-handler-'));
 // Holds its slot for 10 emulated seconds (its own setTimeout runs on the emulated clock).
 fs.writeFileSync(path.join(dir, 'index.js'), `
 exports.slow = async () => { await new Promise((resolve) => setTimeout(resolve, 10000)); return 'done'; };
-exports.onEvent = async () => ({ PhysicalResourceId: 'probe' });
-exports.isComplete = async () => ({ IsComplete: true });
 `);
 
-const assemblyDir = synthesize((app) => {
-  const probe = new Stack(app, 'Probe');
-  const fn = (id: string, handler: string) => new lambda.Function(probe, id, {
-    code: lambda.Code.fromAsset(dir), handler, runtime: lambda.Runtime.NODEJS_22_X,
-  });
-  const provider = new cr.Provider(probe, 'Provider', {
-    onEventHandler: fn('OnEvent', 'index.onEvent'),
-    isCompleteHandler: fn('IsComplete', 'index.isComplete'),
-    queryInterval: Duration.seconds(10),
-    totalTimeout: Duration.minutes(1),
-  });
-  new CustomResource(probe, 'Probe', { serviceToken: provider.serviceToken });
-});
+const asset = probeAsset();
+// A provider built as the project's: OnEvent starts the waiter, whose polls retry a refused invoke.
+const assemblyDir = synthesize((app) => probeStack(new Stack(app, 'Probe'), { asset, properties: { WaitSeconds: 25 } }));
 
-afterAll(() => [assemblyDir, dir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+afterAll(() => [assemblyDir, dir, asset].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 const SLOW_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:slow';
 
@@ -124,35 +109,24 @@ describe('Lambda concurrency', () => {
   });
 });
 
-describe('the provider framework under a low concurrency', () => {
-  test('one slot: the framework\'s onEvent holds it, its synchronous invoke of the handler is refused through the SDK\'s retries, and the Create fails', async () => {
+describe('a provider that invokes no function synchronously, under a low concurrency', () => {
+  test('one slot: the waiter\'s first poll, refused while OnEvent holds the slot, goes through its Retry, and the Create succeeds', async () => {
     const cfn = await LocalCloudFormation.start({ assemblyDir, stackName: 'Probe', protonEndpoint: 'http://127.0.0.1:9', lambdaConcurrency: 1 });
     try {
       const [create] = (await cfn.createStack()).requests;
 
-      expect(create.response.Status).toBe('FAILED');
-      expect(create.response.Reason).toMatch(/^TooManyRequestsException: Rate Exceeded\./);
-      // The SDK's attempts, then one more invoke (its own attempts again) once the function is active.
-      const refused = cfn.lambda.throttles.filter((t) => t.functionLogicalId.startsWith('OnEvent'));
-      expect(refused).toHaveLength(2 * STANDARD_RETRY.maxAttempts);
-      expect(cfn.lambda.invocations.filter((i) => i.functionLogicalId.startsWith('OnEvent'))).toHaveLength(0);
-    } finally {
-      await cfn.stop();
-    }
-  });
-
-  test('two slots: the same Create succeeds, the slots freed after each invocation', async () => {
-    const cfn = await LocalCloudFormation.start({ assemblyDir, stackName: 'Probe', protonEndpoint: 'http://127.0.0.1:9', lambdaConcurrency: 2 });
-    try {
-      const [create] = (await cfn.createStack()).requests;
-
       expect(create.response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'probe' });
-      expect(cfn.lambda.peakConcurrency).toBe(2);
-      // framework onEvent + handler onEvent, framework isComplete + handler isComplete
-      expect(cfn.lambda.invocations).toHaveLength(4);
-      // The waiter's first isComplete starts while the framework's onEvent still holds its slot:
-      // its invoke of the handler may be refused once, and the SDK's retry gets through.
-      expect(cfn.lambda.throttles.every((t) => t.functionLogicalId.startsWith('IsComplete'))).toBe(true);
+      expect(cfn.lambda.peakConcurrency).toBe(1);
+      // OnEvent starts the execution while it runs: the first poll finds its slot taken.
+      const [execution] = create.executions;
+      expect(execution.events.slice(0, 3)).toEqual([
+        { kind: 'task', state: 'Poll', attempt: 1 },
+        { kind: 'task-failed', state: 'Poll', error: 'Lambda.TooManyRequestsException' },
+        { kind: 'retry-wait', state: 'Poll', seconds: expect.any(Number) },
+      ]);
+      expect(cfn.lambda.throttles.length).toBeGreaterThanOrEqual(1);
+      expect(cfn.lambda.throttles.every((t) => t.invocationType === 'RequestResponse' && t.functionLogicalId.startsWith('IsComplete'))).toBe(true);
+      expect(cfn.lambda.invocations.map((i) => i.outcome).every((o) => o === 'ok')).toBe(true);
     } finally {
       await cfn.stop();
     }

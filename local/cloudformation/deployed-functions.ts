@@ -1,18 +1,18 @@
 /**
  * The provider side of a stack as deployed: its Lambda functions on the
- * emulated Lambda, its waiter state machines on the emulated Step Functions,
- * the provider framework's outbound edges served locally, and the path of one
- * CloudFormation request from its ServiceToken to the response PUT.
+ * emulated Lambda, its state machines on the emulated Step Functions (behind
+ * a local Step Functions endpoint), and the path of one CloudFormation
+ * request from its ServiceToken to the response PUT on the local response
+ * endpoint.
  */
-import * as path from 'path';
 import { attributesRead, DeployTarget, StackAssembly } from './assembly';
 import { Clock, Waits } from './clock';
 import { accessKeyIdOf } from './iam';
-import { FunctionDefinition, InvocationRecord, LocalLambda, LogRecord } from './lambda';
-import { lambdaClientModule } from './lambda-client';
-import { ModuleLoader } from './module-loader';
+import { InvocationRecord, LocalLambda, LogRecord } from './lambda';
 import { CloudFormationRequest, CloudFormationResponse, violations } from './requests';
+import { LocalResponseEndpoint } from './response-endpoint';
 import { Execution, ExecutionEvent, LocalStepFunctions, StateMachineDefinition } from './step-functions';
+import { LocalStepFunctionsEndpoint } from './step-functions-endpoint';
 
 /** What the lifecycle reports as it goes. */
 export type ProgressEvent =
@@ -44,22 +44,6 @@ export class LifecycleViolation extends Error {
   }
 }
 
-interface CapturedResponse {
-  readonly body: string;
-  readonly method?: string;
-  readonly contentLength?: unknown;
-  readonly atMs: number;
-}
-
-interface Pending {
-  readonly responseKey: string;
-  readonly responses: CapturedResponse[];
-  readonly executions: Execution[];
-}
-
-/** An AWS SDK client the Lambda runtime preinstalls, which the framework's outbound.js loads (and the harness never lets it use). */
-const SDK_V3_STAND_IN = ['@aws-sdk/client-sfn'];
-
 export interface DeployedFunctionsOptions {
   readonly target: DeployTarget;
   readonly clock: Clock;
@@ -69,31 +53,56 @@ export interface DeployedFunctionsOptions {
   readonly cloudFormationEndpoint: string;
   /** The account's Lambda concurrency (see `LocalLambda`). */
   readonly lambdaConcurrency?: number;
+  /** Whether the caller with this access key may call `states:<action>` on `resource` (the emulated IAM). */
+  readonly stepFunctionsAllowed: (accessKeyId: string | undefined, action: string, resource: string) => boolean;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
 export class DeployedFunctions {
+  /** Starts the local Step Functions and response endpoints, and deploys the stack's functions and state machines. */
+  static async start(stack: () => StackAssembly, options: DeployedFunctionsOptions): Promise<DeployedFunctions> {
+    const functions = new DeployedFunctions(stack, options);
+    const [stepFunctionsEndpoint, responses] = await Promise.all([
+      LocalStepFunctionsEndpoint.start(functions.stepFunctions, {
+        isAllowed: options.stepFunctionsAllowed,
+        now: () => new Date(options.clock.nowMs()),
+        tagOf: requestIdOf,
+      }),
+      LocalResponseEndpoint.start(options.clock),
+    ]);
+    functions.stepFunctionsEndpoint = stepFunctionsEndpoint;
+    functions.responses = responses;
+    functions.addFunctions();
+    return functions;
+  }
+
   readonly lambda: LocalLambda;
   readonly stepFunctions: LocalStepFunctions;
   readonly waits: Waits;
-  private readonly pending = new Map<string, Pending>();
+  /** The endpoint the functions' Step Functions clients reach (`AWS_ENDPOINT_URL_SFN`). */
+  stepFunctionsEndpoint!: LocalStepFunctionsEndpoint;
+  /** Where the response URLs of requests point. */
+  responses!: LocalResponseEndpoint;
   /** The role (logical id) behind each access key the functions use. */
   private readonly roles = new Map<string, string>();
 
   /**
    * @param stack the stack as deployed now (its functions never change; its template may)
    */
-  constructor(private readonly stack: () => StackAssembly, private readonly options: DeployedFunctionsOptions) {
+  private constructor(private readonly stack: () => StackAssembly, private readonly options: DeployedFunctionsOptions) {
     this.waits = new Waits(options.clock);
     this.lambda = new LocalLambda({
       clock: options.clock,
       waits: this.waits,
       concurrency: options.lambdaConcurrency,
       onLog: (record) => options.onProgress?.({ kind: 'log', record }),
-      onColdStart: (fn, loader) => this.serveOutboundEdges(fn, loader),
     });
     this.stepFunctions = new LocalStepFunctions(this.lambda, this.waits, (event) => options.onProgress?.({ kind: 'waiter', event }));
-    this.addFunctions();
+  }
+
+  /** Stops the local endpoints; executions and invocations under way end on their own. */
+  async stop(): Promise<void> {
+    await Promise.all([this.stepFunctionsEndpoint.stop(), this.responses.stop()]);
   }
 
   /** The logical id of the role whose credentials carry this access key. */
@@ -109,38 +118,45 @@ export class DeployedFunctions {
 
   /**
    * Sends a request to the resource's ServiceToken as CloudFormation does (an
-   * asynchronous Lambda invocation), waits for everything it started to end,
-   * and checks the response: a request CloudFormation would not complete
-   * throws a `LifecycleViolation`.
+   * asynchronous Lambda invocation), waits for everything it started to end
+   * (the invocation, the executions whose input carries its RequestId, and
+   * their invocations), and checks the response: a request CloudFormation
+   * would not complete throws a `LifecycleViolation`.
    */
   async send(request: CloudFormationRequest, logicalId: string): Promise<RequestResult> {
-    const pending: Pending = { responseKey: keyOf(request.ResponseURL), responses: [], executions: [] };
-    this.pending.set(request.RequestId, pending);
+    const responses = this.responses.expect(request.ResponseURL);
     const firstInvocation = this.lambda.invocations.length;
     const firstLog = this.lambda.logs.length;
     const startedMs = this.options.clock.nowMs();
     this.options.onProgress?.({ kind: 'request', request });
+    let executions: Execution[] = [];
     try {
       // CloudFormation invokes the ServiceToken asynchronously.
       await this.lambda.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
-      for (let seen = -1; seen !== pending.executions.length;) {
-        seen = pending.executions.length;
-        await Promise.all(pending.executions.map((e) => e.done));
+      // Then the executions it started, and any invocation still running after its execution timed out.
+      for (;;) {
+        await this.lambda.settled(request.RequestId);
+        executions = this.stepFunctions.executions.filter((e) => e.tag === request.RequestId);
+        const running = executions.filter((e) => e.status === 'RUNNING');
+        if (running.length === 0) {
+          break;
+        }
+        await Promise.all(running.map((e) => e.done));
       }
     } finally {
-      this.pending.delete(request.RequestId);
+      this.responses.close(request.ResponseURL);
     }
 
-    const first = pending.responses[0];
+    const first = responses[0];
     const serviceTimeout = Number(request.ResourceProperties.ServiceTimeout ?? 3600);
     const problems = violations({
       request,
-      responses: pending.responses.map((r) => r.body),
+      responses: responses.map((r) => r.body),
       elapsedSeconds: first ? (first.atMs - startedMs) / 1000 : Infinity,
       serviceTimeoutSeconds: serviceTimeout,
       attributesRead: attributesRead(this.stack().template, logicalId),
     });
-    for (const r of pending.responses) {
+    for (const r of responses) {
       if (r.method !== 'PUT' || Number(r.contentLength) !== Buffer.byteLength(r.body)) {
         problems.push(`the response was not a PUT with its Content-Length (${r.method}, ${String(r.contentLength)})`);
       }
@@ -158,59 +174,13 @@ export class DeployedFunctions {
       elapsedSeconds: (first.atMs - startedMs) / 1000,
       invocations: this.lambda.invocations.slice(firstInvocation).filter((i) => i.tag === request.RequestId),
       logs: this.lambda.logs.slice(firstLog).filter((l) => l.tag === request.RequestId),
-      executions: pending.executions,
+      executions,
     };
-  }
-
-  /**
-   * Replaces the provider framework's outbound calls to Step Functions and S3
-   * with the local services, on its module object. Its Lambda invoke stays its
-   * own, on the stand-in Lambda client (see lambda-client.ts).
-   */
-  private serveOutboundEdges(fn: FunctionDefinition, loader: ModuleLoader): void {
-    if (!fn.handler.startsWith('framework.')) {
-      return;
-    }
-    const outbound = loader.load(path.join(fn.codeDirectory, 'outbound.js')) as Record<string, unknown>;
-    for (const name of ['invokeFunction', 'startExecution', 'httpRequest']) {
-      if (typeof outbound[name] !== 'function') {
-        throw new Error(`the provider framework's outbound.js has no ${name} export: the harness does not know this framework version`);
-      }
-    }
-    outbound.startExecution = async (req: { stateMachineArn: string; input: string }) => {
-      const requestId = requestIdOf(req.input);
-      const started = this.stepFunctions.startExecution(req, requestId);
-      this.pending.get(requestId ?? '')?.executions.push(this.stepFunctions.executions[this.stepFunctions.executions.length - 1]);
-      return started;
-    };
-    outbound.httpRequest = async (options: { hostname?: string; path?: string; method?: string; headers?: Record<string, unknown> }, body: string) => {
-      // Like the framework's own, this ignores the URL's port: host and path only.
-      const pending = [...this.pending.values()].find((p) => p.responseKey === `${options.hostname}${options.path}`);
-      if (!pending) {
-        throw new Error('Unsuccessful HTTP response: 403');
-      }
-      pending.responses.push({ body, method: options.method, contentLength: options.headers?.['content-length'], atMs: this.options.clock.nowMs() });
-    };
-  }
-
-  private functionArn(nameOrArn: string): string {
-    const stack = this.stack();
-    return nameOrArn.startsWith('arn:') ? nameOrArn : stack.arn(
-      stack.resourcesOfType('AWS::Lambda::Function').find(([id]) => stack.physicalName(id) === nameOrArn)?.[0] ?? nameOrArn);
   }
 
   private addFunctions(): void {
     const stack = this.stack();
     const { region } = this.options.target;
-    const standIns = {
-      ...Object.fromEntries(SDK_V3_STAND_IN.map((name) => [name, notServedLocally(name)])),
-      '@aws-sdk/client-lambda': lambdaClientModule({
-        lambda: this.lambda,
-        waits: this.waits,
-        functionArn: (nameOrArn) => this.functionArn(nameOrArn),
-        tagOf: requestIdOf,
-      }),
-    };
     for (const [logicalId, resource] of stack.resourcesOfType('AWS::Lambda::Function')) {
       const props = resource.Properties ?? {};
       const roleArn = String(stack.resolve(props.Role));
@@ -232,7 +202,6 @@ export class DeployedFunctions {
         timeoutSeconds: Number(props.Timeout ?? 3),
         memorySize: Number(props.MemorySize ?? 128),
         applicationLogLevel: logging.LogFormat === 'JSON' ? logging.ApplicationLogLevel ?? 'INFO' : undefined,
-        runtimeModules: standIns,
         environment: {
           // What Lambda sets (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
           AWS_REGION: region,
@@ -258,6 +227,7 @@ export class DeployedFunctions {
           // The local services, for the unmodified SDK clients.
           AWS_ENDPOINT_URL_PROTON: this.options.protonEndpoint,
           AWS_ENDPOINT_URL_CLOUDFORMATION: this.options.cloudFormationEndpoint,
+          AWS_ENDPOINT_URL_SFN: this.stepFunctionsEndpoint.endpoint,
           ...this.functionEnvironment(logicalId),
         },
       });
@@ -267,33 +237,14 @@ export class DeployedFunctions {
       this.stepFunctions.add(stack.arn(logicalId), definition);
     }
   }
-
 }
 
-/** Host and path-with-query of a URL: what the framework's response PUT uses. */
-function keyOf(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}${parsed.pathname}${parsed.search}`;
-}
-
-/** The CloudFormation RequestId in a payload: the event's, or the one in a waiter timeout's Cause. */
-function requestIdOf(payload: string): string | undefined {
+/** The CloudFormation RequestId an execution's input carries at its top level (`$.RequestId`). */
+function requestIdOf(input: string): string | undefined {
   try {
-    const event = JSON.parse(payload) as { RequestId?: string; Cause?: string };
-    return event.RequestId ?? (JSON.parse(JSON.parse(event.Cause ?? '{}').errorMessage ?? '{}') as { RequestId?: string }).RequestId;
+    const requestId = (JSON.parse(input) as { RequestId?: unknown } | null)?.RequestId;
+    return typeof requestId === 'string' ? requestId : undefined;
   } catch {
     return undefined;
   }
-}
-
-/**
- * A stand-in for an AWS SDK client that the Lambda runtime preinstalls: the
- * harness replaces every call the framework makes with it, so any use is a bug.
- */
-function notServedLocally(moduleName: string): unknown {
-  return new Proxy({}, {
-    get: (_, property) => typeof property === 'symbol' || property === '__esModule' ? undefined : () => {
-      throw new Error(`${moduleName}.${property} is not served by the local harness: an outbound edge of the provider framework was not replaced`);
-    },
-  });
 }

@@ -51,8 +51,8 @@ export function operations(calls: readonly RecordedCall[]): string[] {
   return calls.map((c) => c.operation);
 }
 
-/** The handler's log lines (one JSON object per step), without the framework's. */
+/** The handler's log lines: one JSON object per step. */
 export function handlerSteps(logs: readonly LogRecord[]): Array<Record<string, unknown>> {
-  return logs.filter((l) => !l.functionLogicalId.includes('framework') && l.message.startsWith('{'))
+  return logs.filter((l) => l.message.startsWith('{'))
     .map((l) => JSON.parse(l.message) as Record<string, unknown>);
 }

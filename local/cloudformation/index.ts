@@ -1,16 +1,21 @@
 /** A local CloudFormation lifecycle for custom resources: see `LocalCloudFormation`, and `withDeployment` for tests. */
 export { StackAssembly } from './assembly';
 export { Waits } from './clock';
+export { LifecycleViolation } from './deployed-functions';
 export type { ProgressEvent, RequestResult } from './deployed-functions';
 export { handlerSteps, operations, withDeployment } from './fixture';
 export type { LocalDeployment } from './fixture';
 export { DEFAULT_CONCURRENCY, LocalLambda, TooManyRequestsException } from './lambda';
 export type { AsyncOutcome, FunctionDefinition, LogRecord, ThrottleRecord } from './lambda';
-export { STANDARD_RETRY } from './lambda-client';
 export { LocalCloudFormation } from './local-cloudformation';
 export type { LocalCloudFormationOptions, StackOperation } from './local-cloudformation';
 export { hostProcess } from './module-loader';
-export { MAX_RESPONSE_BYTES, violations } from './requests';
+export { MAX_RESPONSE_BYTES, responseUrl, violations } from './requests';
 export type { CloudFormationRequest } from './requests';
-export { LocalStepFunctions } from './step-functions';
+export { LocalResponseEndpoint } from './response-endpoint';
+export type { CapturedResponse } from './response-endpoint';
+export { LocalStepFunctions, MAX_INPUT_BYTES, StepFunctionsApiError } from './step-functions';
+export type { Execution, ExecutionEvent, StateMachineDefinition } from './step-functions';
+export { LocalStepFunctionsEndpoint } from './step-functions-endpoint';
+export type { StepFunctionsCall } from './step-functions-endpoint';
 export { synthesize } from './synth';

@@ -33,8 +33,6 @@ export interface FunctionDefinition {
   readonly environment: Readonly<Record<string, string>>;
   /** `LoggingConfig.ApplicationLogLevel`: records below it are dropped. */
   readonly applicationLogLevel?: string;
-  /** Modules the runtime provides outside the function's code (by name). */
-  readonly runtimeModules?: Readonly<Record<string, unknown>>;
 }
 
 /** One line an invocation logged, as the Lambda runtime records `console` calls. */
@@ -55,7 +53,7 @@ export interface LogRecord {
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
 const LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
-/** What `Lambda.invoke` answers (the fields the provider framework reads). */
+/** What `Lambda.invoke` answers. */
 export interface InvokeOutput {
   readonly StatusCode: number;
   readonly FunctionError?: 'Unhandled';
@@ -80,8 +78,6 @@ const MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
 
 interface Container {
   readonly handler: (event: unknown, context: unknown) => unknown;
-  /** The loaded code of the environment, to reach its other modules. */
-  readonly loader: ModuleLoader;
   current?: { readonly requestId: string; readonly tag?: string };
   busy: boolean;
 }
@@ -96,7 +92,7 @@ export class TooManyRequestsException extends Error {
 
   constructor() {
     super('Rate Exceeded.');
-    // Named as the SDK names it, in the stack too (the framework reports the stack).
+    // Named as the SDK names it, in the stack too.
     this.stack = `${this.name}: ${this.message}${(this.stack ?? '').slice((this.stack ?? '').indexOf('\n'))}`;
   }
 }
@@ -134,8 +130,6 @@ export interface LocalLambdaOptions {
   readonly concurrency?: number;
   /** Called with every log record as it is written. */
   readonly onLog?: (record: LogRecord) => void;
-  /** Called when an environment starts, before its first invocation (to wire its modules). */
-  readonly onColdStart?: (fn: FunctionDefinition, loader: ModuleLoader) => void;
 }
 
 export class LocalLambda {
@@ -149,6 +143,8 @@ export class LocalLambda {
   peakConcurrency = 0;
   /** Invocations running now: the slots taken. */
   private running = 0;
+  /** The invocations running now, with their tags. */
+  private readonly inFlight = new Set<{ readonly tag?: string; readonly ended: Promise<unknown> }>();
   private readonly functions = new Map<string, FunctionDefinition>();
   private readonly containers = new Map<string, Container[]>();
   private readonly hostJson = vm.runInThisContext('JSON') as JSON;
@@ -193,10 +189,25 @@ export class LocalLambda {
     }
     this.running += 1;
     this.peakConcurrency = Math.max(this.peakConcurrency, this.running);
+    const ended = this.run(arn, payload, tag);
+    const entry = { tag, ended };
+    this.inFlight.add(entry);
     try {
-      return await this.run(arn, payload, tag);
+      return await ended;
     } finally {
       this.running -= 1;
+      this.inFlight.delete(entry);
+    }
+  }
+
+  /** Resolves once no invocation tagged `tag` is running (those that start meanwhile included). */
+  async settled(tag: string): Promise<void> {
+    for (;;) {
+      const running = [...this.inFlight].filter((i) => i.tag === tag);
+      if (running.length === 0) {
+        return;
+      }
+      await Promise.allSettled(running.map((i) => i.ended));
     }
   }
 
@@ -306,14 +317,13 @@ export class LocalLambda {
       Date: emulatedDate(this.options.clock),
       performance: emulatedPerformance(this.options.clock),
       ...this.options.waits.sandboxTimers(),
-    }, fn.runtimeModules);
+    });
     const module = loader.load(path.join(fn.codeDirectory, `${file}.js`)) as Record<string, unknown>;
     const handler = module[exportName];
     if (typeof handler !== 'function') {
       throw Object.assign(new Error(`${fn.handler} is undefined or not exported`), { name: 'Runtime.HandlerNotFound' });
     }
-    this.options.onColdStart?.(fn, loader);
-    const container: Container = { handler: handler as Container['handler'], loader, busy: false };
+    const container: Container = { handler: handler as Container['handler'], busy: false };
     started.container = container;
     pool.push(container);
     return container;

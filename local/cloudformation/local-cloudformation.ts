@@ -1,10 +1,10 @@
 /**
  * A local CloudFormation lifecycle for the custom resources of a synthesized
  * stack: sends Create, Update and Delete requests as CloudFormation does, to the
- * provider framework's own code and the project's bundled handler, both loaded
- * unmodified from the assembly's assets. Only the framework's outbound edges are
- * served locally (invoking a function, starting the waiter, the response PUT),
- * and each response is checked as CloudFormation would take it.
+ * functions of the stack, loaded unmodified from the assembly's assets, which
+ * reach the local Step Functions, CloudFormation and Proton endpoints through
+ * their own AWS SDK clients and PUT their response to a local response URL,
+ * where it is checked as CloudFormation would take it.
  */
 import { EmulatedClock } from '../proton';
 import { dependenciesOf, DeployTarget, isCustomResource, StackAssembly } from './assembly';
@@ -14,6 +14,7 @@ import { DeployedFunctions, ProgressEvent, RequestResult } from './deployed-func
 import { allowedResources, isAllowed, roleStatements, Statement } from './iam';
 import { LocalLambda, LogRecord } from './lambda';
 import { CloudFormationRequest, requestFor, RequestType, stringifyLeaves } from './requests';
+import { LocalStepFunctions } from './step-functions';
 
 export type { ProgressEvent, RequestResult } from './deployed-functions';
 
@@ -35,8 +36,8 @@ export interface LocalCloudFormationOptions {
   /** @default '123456789012' */
   readonly account?: string;
   /**
-   * The emulated clock: waits of the waiter and of Lambda's retries pass on it,
-   * and it is every function's `Date`. Share it with the Proton endpoint.
+   * The emulated clock: waits of the state machines and of Lambda's retries pass
+   * on it, and it is every function's `Date`. Share it with the Proton endpoint.
    *
    * @default - a frozen clock (only the waits move it)
    */
@@ -51,8 +52,9 @@ export interface LocalCloudFormationOptions {
   readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[]): void };
   /**
    * The account's Lambda concurrency: invocations of the stack's functions that
-   * may run at once. Over it, a synchronous invoke is refused with
-   * `TooManyRequestsException` and an asynchronous one is queued and retried.
+   * may run at once. Over it, a synchronous invoke (a state machine's Task) is
+   * refused with `TooManyRequestsException` and an asynchronous one
+   * (CloudFormation's) is queued and retried.
    *
    * @default 1000 (Lambda's default quota; new accounts may start as low as 10)
    */
@@ -95,12 +97,13 @@ export class LocalCloudFormation {
       isAllowed: (accessKeyId, action) => harness.callerAllowed(accessKeyId, `cloudformation:${action}`, harness.stack.stackId),
     });
     harness.endpoint = endpoint;
-    harness.functions = new DeployedFunctions(() => harness.stack, {
+    harness.functions = await DeployedFunctions.start(() => harness.stack, {
       target,
       clock: harness.clock,
       protonEndpoint: options.protonEndpoint,
       cloudFormationEndpoint: endpoint.endpoint,
       lambdaConcurrency: options.lambdaConcurrency,
+      stepFunctionsAllowed: (accessKeyId, action, resource) => harness.callerAllowed(accessKeyId, `states:${action}`, resource),
       onProgress: options.onProgress,
     });
     harness.applyProtonIam();
@@ -140,6 +143,26 @@ export class LocalCloudFormation {
     return this.endpoint.calls;
   }
 
+  /** The emulated Step Functions running the stack's state machines. */
+  get stepFunctions(): LocalStepFunctions {
+    return this.functions.stepFunctions;
+  }
+
+  /** Calls the functions made to the local Step Functions endpoint. */
+  get stepFunctionsCalls() {
+    return this.functions.stepFunctionsEndpoint.calls;
+  }
+
+  /** Base URL of the local Step Functions endpoint (the functions' `AWS_ENDPOINT_URL_SFN`). */
+  get stepFunctionsEndpoint(): string {
+    return this.functions.stepFunctionsEndpoint.endpoint;
+  }
+
+  /** Requests to response URLs that were not open (answered 403). */
+  get refusedResponses() {
+    return this.functions.responses.refused;
+  }
+
   /** Every log record of every function so far. */
   get logs(): readonly LogRecord[] {
     return this.lambda.logs;
@@ -161,25 +184,20 @@ export class LocalCloudFormation {
   }
 
   /**
-   * The user handler functions (those the framework invokes) and the access key
-   * and IAM statements of their role.
+   * The handler functions (every function whose code is the code of a custom
+   * resource's ServiceToken function), grouped by the access key of their
+   * role, with the role's IAM statements.
    */
   handlerRoles(inPlace?: (policyLogicalId: string) => boolean): Array<{ readonly accessKeyId: string; readonly functionLogicalIds: string[]; readonly statements: readonly Statement[] }> {
+    const functions = this.stack.resourcesOfType('AWS::Lambda::Function').map(([id]) => this.lambda.get(this.stack.arn(id)));
+    const tokens = new Set(this.customResourceIds.map((id) => String(this.stack.resolve(this.stack.resource(id).Properties?.ServiceToken))));
+    const handlerCode = new Set(functions.filter((fn) => tokens.has(fn.arn)).map((fn) => fn.codeDirectory));
     const byKey = new Map<string, { accessKeyId: string; functionLogicalIds: string[]; statements: readonly Statement[] }>();
-    for (const [frameworkId] of this.stack.resourcesOfType('AWS::Lambda::Function')) {
-      const env = this.functions.functionEnvironment(frameworkId);
-      for (const arn of [env.USER_ON_EVENT_FUNCTION_ARN, env.USER_IS_COMPLETE_FUNCTION_ARN]) {
-        if (!arn) {
-          continue;
-        }
-        const fn = this.lambda.get(arn);
-        const accessKeyId = fn.environment.AWS_ACCESS_KEY_ID;
-        const entry = byKey.get(accessKeyId) ?? { accessKeyId, functionLogicalIds: [], statements: this.statementsOf(accessKeyId, inPlace) };
-        if (!entry.functionLogicalIds.includes(fn.logicalId)) {
-          entry.functionLogicalIds.push(fn.logicalId);
-        }
-        byKey.set(accessKeyId, entry);
-      }
+    for (const fn of functions.filter((f) => handlerCode.has(f.codeDirectory))) {
+      const accessKeyId = fn.environment.AWS_ACCESS_KEY_ID;
+      const entry = byKey.get(accessKeyId) ?? { accessKeyId, functionLogicalIds: [], statements: this.statementsOf(accessKeyId, inPlace) };
+      entry.functionLogicalIds.push(fn.logicalId);
+      byKey.set(accessKeyId, entry);
     }
     return [...byKey.values()];
   }
@@ -338,9 +356,9 @@ export class LocalCloudFormation {
     return this.functions.send(this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined }), logicalId);
   }
 
-  /** Stops the local CloudFormation endpoint; in-flight requests end on their own. */
+  /** Stops the local endpoints; in-flight requests end on their own. */
   async stop(): Promise<void> {
-    await this.endpoint.stop();
+    await Promise.all([this.endpoint.stop(), this.functions.stop()]);
   }
 
   private async createResource(logicalId: string): Promise<RequestResult> {
@@ -394,6 +412,7 @@ export class LocalCloudFormation {
       oldProperties: extra.oldProperties,
       physicalId: extra.physicalId,
       region: this.target.region,
+      responseEndpoint: this.functions.responses.endpoint,
     });
   }
 

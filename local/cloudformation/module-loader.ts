@@ -56,10 +56,8 @@ export class ModuleLoader {
 
   /**
    * @param globals what the loaded code sees as `process`, `console` and `Date`
-   * @param providedModules modules the runtime provides by name (Lambda's
-   * preinstalled AWS SDK lives outside the function's code)
    */
-  constructor(private readonly globals: SandboxGlobals, private readonly providedModules: Readonly<Record<string, unknown>> = {}) {}
+  constructor(private readonly globals: SandboxGlobals) {}
 
   /** Loads a file (once per environment) and returns its exports. */
   load(filename: string): unknown {
@@ -88,16 +86,13 @@ export class ModuleLoader {
       if (id === 'process' || id === 'node:process') {
         return this.globals.process;
       }
-      if (id in this.providedModules) {
-        return this.providedModules[id];
-      }
       if (isBuiltin(id)) {
         return hostRequire(id);
       }
       if (id.startsWith('./') || id.startsWith('../') || path.isAbsolute(id)) {
         return this.load(resolveFile(path.resolve(path.dirname(filename), id), id, filename));
       }
-      // Only the function's own files and the runtime's modules are there in Lambda.
+      // Only the function's own files are there: the code bundles what it uses (the runtime's preinstalled SDK is not emulated).
       throw Object.assign(new Error(`Cannot find module '${id}' from '${filename}'`), { code: 'MODULE_NOT_FOUND' });
     };
     return Object.assign(require, {
