@@ -226,6 +226,10 @@ export class CancelPipelineDeploymentProvider extends Construct {
     this.servicePolicies.precede(onEvent.node.defaultChild!, isComplete.node.defaultChild!);
 
     const waiter = new sfn.StateMachine(this, 'Waiter', {
+      role: new iam.Role(this, 'WaiterRole', {
+        assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+        description: 'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
+      }),
       definitionBody: sfn.DefinitionBody.fromChainable(waiterDefinition(this, isComplete, pollSeconds)),
       // A backstop: CloudFormation stops waiting for any custom resource after an hour.
       timeout: Duration.seconds(LIMITS.maxServiceTimeoutSeconds),
@@ -237,7 +241,8 @@ export class CancelPipelineDeploymentProvider extends Construct {
       roles: [handlerRole],
       statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [waiter.stateMachineArn] })],
     });
-    onEvent.node.addDependency(startWaiter);
+    // The function itself waits, not its security group, which the network policy names.
+    onEvent.node.defaultChild!.node.addDependency(startWaiter);
     this.serviceToken = onEvent.functionArn;
 
     networkInterfaces?.allowSecurityGroupsOf([onEvent, isComplete]);
