@@ -1,7 +1,6 @@
 /**
  * Every failure the handler reports, as one clear sentence naming the service
- * and region. The provider framework puts the message in the CloudFormation
- * event's status reason.
+ * and region. It is the status reason of the CloudFormation event.
  */
 import { formatDuration, truncate } from './decide';
 import { retryKind } from './retry';
@@ -104,4 +103,24 @@ function describe(error: unknown): { name: string; code: string; status?: number
     serverFault: e.$fault === 'server',
     message: e.message ?? String(error),
   };
+}
+
+export function outOfTimeError(context: Context, seconds: number): DeploymentError {
+  return new DeploymentError(`The cancel for Proton service '${context.serviceName}' in ${context.region} did not finish within the handler's ${formatDuration(seconds)}: AWS Proton answered too slowly; deploy again later.`);
+}
+
+export function waiterNotStartedError(context: Context, error: unknown): DeploymentError {
+  const { name, message } = describe(error);
+  return new DeploymentError(`The cancel for Proton service '${context.serviceName}' in ${context.region} was sent, but the wait for its final status could not start (AWS Step Functions said ${name}: ${truncate(message, MAX_QUOTED_BYTES)}); deploy again later.`);
+}
+
+/** The waiter's poll failed in AWS Lambda itself, through every retry of the state machine. */
+export function waiterFailedError(context: Context, failure: { readonly Error?: string; readonly Cause?: string }): DeploymentError {
+  const error = failure.Error ?? 'an unknown error';
+  const wait = `The wait for the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} stopped`;
+  if (error === 'Lambda.TooManyRequestsException') {
+    return new DeploymentError(`${wait}: AWS Lambda refused to run its poll for want of concurrency (${error}) through every retry; raise the account's Lambda concurrency quota, or set maxConcurrentInstances on the provider so that fewer instances run at once.`);
+  }
+  const cause = failure.Cause ? ` (${truncate(failure.Cause, MAX_QUOTED_BYTES)})` : '';
+  return new DeploymentError(`${wait}: its poll failed in AWS Lambda with ${error}${cause}; deploy again later.`);
 }

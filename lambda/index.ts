@@ -1,287 +1,135 @@
 /**
- * Provider handler for `Custom::ProtonCancelPipelineDeployment`, behind the
- * CDK provider framework: `onEvent` sends the cancel, `isComplete` polls until
- * the pipeline reaches a final status. Both return data or throw; the
- * framework answers CloudFormation.
+ * The provider's Lambda entry points for `Custom::ProtonCancelPipelineDeployment`.
+ * No function of the provider invokes another synchronously, so a low Lambda
+ * concurrency delays requests instead of failing them:
+ *
+ * - `onEvent` is the ServiceToken, invoked by CloudFormation asynchronously. It
+ *   sends the cancel (`cancel.ts`) and answers CloudFormation itself, or, when
+ *   a final status must be awaited, starts the waiter state machine.
+ * - `isComplete` is the waiter's task: one poll per call. It answers
+ *   CloudFormation at a final status, a failure or the timeout, and returns
+ *   whether it did. Given the waiter's caught `Error`, it answers FAILED.
  */
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { ATTRIBUTE, Attributes, DEFAULTS, ResourceProperties } from '../lib/contract';
-import { firstStep, isFinal, isKnownStatus, toAttributes } from './decide';
-import {
-  Context, explainProtonError, invalidPropertyError, isTransient, noPipelineError, noServiceError, notCancelledError, nothingToCancelError, timeoutError,
-} from './errors';
-import { retryKind, timing, withRetries } from './retry';
-import { cancelPipelineDeployment, getPipeline, getStackStatus, PipelineState } from './sdk';
-import { propertyProblem } from './validate';
+import type { Context as LambdaContext } from 'aws-lambda';
+import { Attributes, LIMITS } from '../lib/contract';
+import { checkComplete, handleEvent, IsCompleteRequest, log, OnEventResponse, ResourceEvent } from './cancel';
+import { Context, outOfTimeError, waiterFailedError, waiterNotStartedError } from './errors';
+import { Answer, sendAnswer } from './respond';
+import { startWaiter } from './sdk';
 
-/**
- * How long `onEvent` keeps retrying throttled calls (first read, cancel), with
- * full jitter: long enough for 400 instances created at once to get through
- * Proton's rate limits, short enough to end inside the function's timeout.
- * An object so that the load test can compare windows.
- */
-export const THROTTLE_RETRY = { onEventMs: 180_000 };
+export type { ResourceEvent } from './cancel';
 
-export type ResourceEvent = CloudFormationCustomResourceEvent & { ResourceProperties: ResourceProperties };
-
-export interface OnEventResponse {
+/** The waiter's input: the request, what `onEvent` found, and the waiter's caught error, if any. */
+export type WaiterInput = IsCompleteRequest & {
   readonly PhysicalResourceId: string;
-  readonly Data?: Attributes;
-  /** Epoch milliseconds; present when `isComplete` must poll for a final status. */
-  readonly WaitStartedAt?: number;
-}
-
-export type IsCompleteRequest = ResourceEvent & Partial<OnEventResponse>;
-
-export interface IsCompleteResponse {
-  readonly IsComplete: boolean;
-  /** Merged by the framework over the `onEvent` data, whose `CancellationRequested` stands. */
-  readonly Data?: Omit<Attributes, typeof ATTRIBUTE.cancellationRequested>;
-}
-
-interface Options extends Context {
-  /** `timing.now()` until which throttled calls are retried in place. */
-  readonly throttledUntil: number;
-  readonly waitForFinalStatus: boolean;
-  readonly timeoutSeconds: number;
-  readonly failIfNothingToCancel: boolean;
-  readonly failUnlessCancelled: boolean;
-}
-
-export async function onEvent(event: ResourceEvent): Promise<OnEventResponse> {
-  switch (event.RequestType) {
-    case 'Create':
-      return startCancel(valid(event, THROTTLE_RETRY.onEventMs));
-    case 'Update':
-      return update(event);
-    case 'Delete':
-      // Nothing to undo: a cancelled deployment stays cancelled.
-      log('delete', { physicalResourceId: event.PhysicalResourceId });
-      return { PhysicalResourceId: event.PhysicalResourceId };
-  }
-}
-
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
-  switch (event.RequestType) {
-    case 'Create':
-    case 'Update':
-      // A throttled poll is repeated by the waiter, not retried in place.
-      return event.WaitStartedAt === undefined ? { IsComplete: true } : poll(options(event, 0), event.WaitStartedAt);
-    case 'Delete':
-      return { IsComplete: true };
-  }
-}
+  readonly Data: Attributes;
+  readonly WaitStartedAt: number;
+  readonly Error?: { readonly Error?: string; readonly Cause?: string };
+};
 
 /**
- * Update: cancels again only when `Trigger` changed and the stack is not
- * rolling back; every other Update reports the pipeline as it is, and the
- * changed options apply to the next cancel.
+ * Time kept at the end of the function's timeout for a FAILED answer, so that
+ * a request never goes unanswered because the function timed out.
  */
-async function update(event: ResourceEvent & { OldResourceProperties: Record<string, unknown> }): Promise<OnEventResponse> {
-  const problem = propertyProblem(event.ResourceProperties);
-  // A new service name comes as an Update too: the new physical id in the answer makes it a replacement.
-  const cancelAsked = event.OldResourceProperties.Trigger !== event.ResourceProperties.Trigger
-    || event.OldResourceProperties.ServiceName !== event.ResourceProperties.ServiceName;
-  // The stack status is read only when it changes the outcome: a rollback never fails, never cancels.
-  const rollingBack = (problem !== undefined || cancelAsked) && await isRollingBack(event.StackId);
-  if (!rollingBack && problem !== undefined) {
-    throw invalidPropertyError(options(event, 0), problem);
-  }
-  const opts = options(event, THROTTLE_RETRY.onEventMs);
-  return cancelAsked && !rollingBack ? startCancel(opts) : reportOnly(opts, rollingBack ? 'rollback-read-failed' : 'report-read-failed');
-}
+export const ANSWER_MARGIN_MS = 20_000;
 
-/**
- * Create and Update: read the pipeline and cancel what is in progress. When
- * the read stays throttled (many instances at once), sends the cancel without
- * it: Proton accepts a cancel only for an IN_PROGRESS deployment, which is the
- * rule the read would apply, and a refused cancel is followed by a read.
- */
-async function startCancel(opts: Options): Promise<OnEventResponse> {
-  let pipeline: PipelineState;
-  try {
-    pipeline = await read({ ...opts, throttledUntil: timing.now() });
-  } catch (error) {
-    if (retryKind((error as Error).cause) !== 'throttled') {
-      throw error;
+export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<void> {
+  const budgetMs = context ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : undefined;
+  const outcome = await withinTime(handleEvent(event), budgetMs);
+  let answer: Answer;
+  if ('error' in outcome) {
+    answer = failed(event, (outcome.error as Error).message);
+  } else if (outcome.value === undefined) {
+    answer = failed(event, outOfTimeError(contextOf(event), budgetMs! / 1000).message);
+  } else if (outcome.value.WaitStartedAt === undefined) {
+    answer = succeeded(outcome.value);
+  } else {
+    const started = await startWait(event, outcome.value);
+    if (started === true) {
+      return;
     }
-    log('read-throttled', { serviceName: opts.serviceName, next: 'cancel' });
-    return settleOrWait(opts, ...await cancel(opts));
+    answer = failed(event, started.message);
   }
-  const next = firstStep(pipeline.deploymentStatus);
-  log('read', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, next, ...unknown(pipeline) });
+  await answerAndLog(event, answer);
+}
 
-  switch (next) {
-    case 'cancel':
-      return settleOrWait(opts, ...await cancel(opts));
-    case 'wait':
-      return settleOrWait(opts, pipeline, false);
-    case 'nothing-to-cancel':
-      if (opts.failIfNothingToCancel) {
-        throw nothingToCancelError(opts, pipeline.deploymentStatus);
+export async function isComplete(input: WaiterInput): Promise<boolean> {
+  let answer: Answer;
+  if (input.Error) {
+    answer = failed(input, waiterFailedError(contextOf(input), input.Error).message);
+  } else {
+    try {
+      const result = await checkComplete(input);
+      if (!result.IsComplete) {
+        return false;
       }
-      return respond(opts, pipeline, false);
-  }
-}
-
-/** Reports a final status at once, or hands over to `isComplete` to poll. */
-function settleOrWait(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): OnEventResponse {
-  const response = respond(opts, pipeline, cancellationRequested);
-  if (isFinal(pipeline.deploymentStatus)) {
-    checkOutcome(opts, pipeline.deploymentStatus);
-    return response;
-  }
-  return opts.waitForFinalStatus ? { ...response, WaitStartedAt: Date.now() } : response;
-}
-
-/**
- * One poll: complete at a final status, fail past the timeout, else ask to be
- * called again. A poll that is throttled, or meets a server fault or an
- * unreachable endpoint, is a poll to repeat while the timeout allows.
- */
-async function poll(opts: Options, waitStartedAt: number): Promise<IsCompleteResponse> {
-  let pipeline: PipelineState;
-  try {
-    pipeline = await read(opts, true);
-  } catch (error) {
-    const waitedSeconds = (Date.now() - waitStartedAt) / 1000;
-    if (isRepeatable((error as Error).cause) && waitedSeconds < opts.timeoutSeconds) {
-      log('poll-failed', { serviceName: opts.serviceName, waitedSeconds, error: (error as Error).message });
-      return { IsComplete: false };
+      answer = { status: 'SUCCESS', physicalResourceId: input.PhysicalResourceId, data: { ...input.Data, ...result.Data } };
+    } catch (error) {
+      answer = failed(input, (error as Error).message);
     }
+  }
+  // A PUT that fails throws: the waiter catches it and tries a FAILED answer.
+  await answerAndLog(input, answer);
+  return true;
+}
+
+/** Starts the waiter: `true`, or the error to answer with. */
+async function startWait(event: ResourceEvent, response: OnEventResponse): Promise<true | Error> {
+  const input = { ...event, PhysicalResourceId: response.PhysicalResourceId, Data: response.Data, WaitStartedAt: response.WaitStartedAt };
+  try {
+    await startWaiter(process.env.WAITER_STATE_MACHINE_ARN!, event.RequestId, JSON.stringify(input));
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionAlreadyExists') {
+      // A retried invocation of a request whose waiter already runs: the waiter answers.
+      log('waiter-already-started', { requestId: event.RequestId });
+      return true;
+    }
+    return waiterNotStartedError(contextOf(event), error);
+  }
+  log('waiter-started', { serviceName: contextOf(event).serviceName });
+  return true;
+}
+
+async function answerAndLog(request: ResourceEvent, answer: Answer): Promise<void> {
+  try {
+    await sendAnswer(request, answer);
+  } catch (error) {
+    log('answer-failed', { status: answer.status, error: (error as Error).message });
     throw error;
   }
-  const waitedSeconds = (Date.now() - waitStartedAt) / 1000;
-  log('poll', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, waitedSeconds, ...unknown(pipeline) });
+  log('answered', answer.status === 'FAILED' ? { status: answer.status, reason: answer.reason } : { status: answer.status });
+}
 
-  if (isFinal(pipeline.deploymentStatus)) {
-    checkOutcome(opts, pipeline.deploymentStatus);
-    // Keep CancellationRequested from onEvent: only the status moved.
-    const { [ATTRIBUTE.cancellationRequested]: _, ...data } = toAttributes(pipeline, false);
-    return { IsComplete: true, Data: data };
-  }
-  if (waitedSeconds >= opts.timeoutSeconds) {
-    throw timeoutError(opts, pipeline.deploymentStatus, waitedSeconds);
-  }
-  return { IsComplete: false };
+function succeeded(response: OnEventResponse): Answer {
+  return { status: 'SUCCESS', physicalResourceId: response.PhysicalResourceId, data: response.Data };
 }
 
 /**
- * An Update that does not cancel (no `Trigger` change, or a stack rollback):
- * report the pipeline as it is and never fail, so that neither a change of
- * options nor a rollback can fail because of this resource.
+ * A FAILED answer. A Create that fails gets the service name as its physical
+ * id when the name is valid (the Delete of the rollback makes no call either
+ * way), else the request id.
  */
-async function reportOnly(opts: Options, failedStep: string): Promise<OnEventResponse> {
-  try {
-    return respond(opts, await read(opts), false);
-  } catch (error) {
-    log(failedStep, { serviceName: opts.serviceName, error: (error as Error).message });
-    const empty = Object.fromEntries(Object.values(ATTRIBUTE).map(name => [name, ''])) as Attributes;
-    return { PhysicalResourceId: opts.serviceName, Data: { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' } };
-  }
+function failed(request: ResourceEvent, reason: string): Answer {
+  const name = request.ResourceProperties?.ServiceName;
+  const createdId = typeof name === 'string' && name.length <= LIMITS.serviceNameMaxLength && LIMITS.serviceNamePattern.test(name) ? name : request.RequestId;
+  return { status: 'FAILED', physicalResourceId: request.RequestType === 'Create' ? createdId : request.PhysicalResourceId, reason };
 }
 
-/** Reads the pipeline; a failed call throws our sentence, with the SDK's error as `cause`. */
-async function read(opts: Options, forPoll = false): Promise<PipelineState> {
-  let pipeline: Awaited<ReturnType<typeof getPipeline>>;
-  try {
-    pipeline = await withRetries(() => getPipeline(opts.serviceName, forPoll), opts.throttledUntil);
-  } catch (error) {
-    throw Object.assign(explainProtonError(error, 'GetService', opts), { cause: error });
-  }
-  if (pipeline === 'no-service') {
-    throw noServiceError(opts);
-  }
-  if (pipeline === 'no-pipeline') {
-    throw noPipelineError(opts);
-  }
-  return pipeline;
+function contextOf(request: ResourceEvent): Context {
+  return { serviceName: String(request.ResourceProperties?.ServiceName), region: process.env.AWS_REGION ?? 'an unknown region' };
 }
 
-/**
- * Sends the cancel; `accepted` says whether Proton took it. When Proton refuses
- * because the deployment finished in the meantime (the race the cancel can
- * lose), reports the status it reached, not accepted.
- */
-async function cancel(opts: Options): Promise<[state: PipelineState, accepted: boolean]> {
-  let answer: PipelineState | undefined;
-  try {
-    answer = await withRetries(() => cancelPipelineDeployment(opts.serviceName), opts.throttledUntil);
-  } catch (error) {
-    const refused = ['ValidationException', 'ConflictException'].includes((error as Error).name);
-    const now = refused ? await read(opts) : undefined;
-    if (now && now.deploymentStatus !== 'IN_PROGRESS') {
-      log('cancel-lost-race', { serviceName: opts.serviceName, deploymentStatus: now.deploymentStatus });
-      return [now, false];
+/** The work's value or error; `{ value: undefined }` when `budgetMs` passed first. */
+async function withinTime<T>(work: Promise<T>, budgetMs: number | undefined): Promise<{ value: T | undefined } | { error: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<{ value: undefined }>(resolve => {
+    if (budgetMs !== undefined) {
+      timer = setTimeout(() => resolve({ value: undefined }), Math.max(0, budgetMs));
     }
-    throw explainProtonError(error, 'CancelServicePipelineDeployment', opts);
-  }
-  // An accepted cancel whose answer lacks the pipeline: read it.
-  const state = answer ?? await read(opts);
-  log('cancel-sent', { serviceName: opts.serviceName, deploymentStatus: state.deploymentStatus });
-  return [state, true];
-}
-
-function checkOutcome(opts: Options, deploymentStatus: string): void {
-  if (opts.failUnlessCancelled && deploymentStatus !== 'CANCELLED') {
-    throw notCancelledError(opts, deploymentStatus);
-  }
-}
-
-function respond(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): OnEventResponse {
-  // Stable for a service: a new service name replaces the resource.
-  return { PhysicalResourceId: opts.serviceName, Data: toAttributes(pipeline, cancellationRequested) };
-}
-
-async function isRollingBack(stackId: string): Promise<boolean> {
+  });
   try {
-    return await getStackStatus(stackId) === 'UPDATE_ROLLBACK_IN_PROGRESS';
-  } catch (error) {
-    // Without the stack status, treat the update as a forward one.
-    log('stack-status-unknown', { error: (error as Error).message });
-    return false;
+    return await Promise.race([work.then(value => ({ value }), error => ({ error })), outOfTime]);
+  } finally {
+    clearTimeout(timer);
   }
-}
-
-/** The options of a Create, checked before any Proton call. */
-function valid(event: ResourceEvent, throttleRetryMs: number): Options {
-  const opts = options(event, throttleRetryMs);
-  const problem = propertyProblem(event.ResourceProperties);
-  if (problem !== undefined) {
-    throw invalidPropertyError(opts, problem);
-  }
-  return opts;
-}
-
-function options(event: ResourceEvent, throttleRetryMs: number): Options {
-  const props = event.ResourceProperties;
-  return {
-    serviceName: props.ServiceName,
-    region: process.env.AWS_REGION ?? 'an unknown region',
-    throttledUntil: timing.now() + throttleRetryMs,
-    waitForFinalStatus: flag(props.WaitForFinalStatus, DEFAULTS.waitForFinalStatus),
-    timeoutSeconds: props.TimeoutSeconds ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds,
-    failIfNothingToCancel: flag(props.FailIfNothingToCancel, DEFAULTS.failIfNothingToCancel),
-    failUnlessCancelled: flag(props.FailUnlessCancelled, DEFAULTS.failUnlessCancelled),
-  };
-}
-
-/** A boolean property: CloudFormation passes 'true' or 'false'; absent means the default. */
-function flag(value: string | undefined, defaultValue: boolean): boolean {
-  return value === undefined ? defaultValue : value === 'true';
-}
-
-/** Whether a failed poll is repeated: throttling, a server fault, an unreachable endpoint. */
-function isRepeatable(error: unknown): boolean {
-  return retryKind(error) === 'throttled' || isTransient(error);
-}
-
-/** Marks, on a log line, a status outside the published model (reported as final). */
-function unknown(pipeline: PipelineState): { unknownStatus?: true } {
-  return isKnownStatus(pipeline.deploymentStatus) ? {} : { unknownStatus: true };
-}
-
-/** One JSON line per step; never the spec, never the ResponseURL. */
-function log(step: string, fields: Record<string, unknown>): void {
-  console.log(JSON.stringify({ step, ...fields }));
 }

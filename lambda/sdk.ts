@@ -1,11 +1,13 @@
 /**
- * The only module that talks to AWS. Each function makes one API call (the
+ * The only module that calls AWS APIs (the response to CloudFormation is a
+ * plain HTTP PUT, in `respond.ts`). Each function makes one API call (the
  * SDK retries throttling, 5xx and dropped connections; `retry.ts` adds the
  * longer retries) and returns plain data.
  * The service `spec` never leaves this module.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient, ServicePipeline } from '@aws-sdk/client-proton';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 
 /** Attempts per call, first one included. */
 export const MAX_ATTEMPTS = 5;
@@ -33,6 +35,7 @@ export const POLL_CLIENT_CONFIG = { ...CLIENT_CONFIG, maxAttempts: 1 } as const;
 let proton: ProtonClient | undefined;
 let pollProton: ProtonClient | undefined;
 let cloudFormation: CloudFormationClient | undefined;
+let stepFunctions: SFNClient | undefined;
 
 /** What the handler knows of a service pipeline: never the spec. */
 export interface PipelineState {
@@ -69,6 +72,16 @@ export async function getStackStatus(stackId: string): Promise<string | undefine
   cloudFormation ??= new CloudFormationClient(CLIENT_CONFIG);
   const output = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackId }), budget());
   return output.Stacks?.[0]?.StackStatus;
+}
+
+/**
+ * Starts the waiter's execution for a request. Its name is the request's id, so
+ * a second start for the same request (a retried invocation) is refused with
+ * `ExecutionAlreadyExists` instead of starting a second wait.
+ */
+export async function startWaiter(stateMachineArn: string, requestId: string, input: string): Promise<void> {
+  stepFunctions ??= new SFNClient(CLIENT_CONFIG);
+  await stepFunctions.send(new StartExecutionCommand({ stateMachineArn, name: requestId, input }), budget());
 }
 
 function budget() {

@@ -2,7 +2,7 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 /**
  * A value as cdk-nag names it in a finding: intrinsics flattened, a `Ref` or
@@ -38,38 +38,24 @@ export function flattenForNag(stack: Stack, value: string): string {
  * resource, so that users running the rule pack see only their own findings.
  */
 export function acknowledgeNagFindings(parts: {
-  onEvent: lambda.Function;
   isComplete: lambda.Function;
-  frameworkOnEventRole: iam.Role;
-  frameworkCompleteAndTimeoutRole: iam.Role;
-  waiter: Construct;
+  waiter: sfn.StateMachine;
   /** Every role writing to the log group. */
   roles: iam.Role[];
   logGroup: logs.ILogGroup;
 }): void {
-  const invokeVersions = (fn: lambda.Function) =>
-    `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnResource)}.Arn>:*]`;
-  const versionsReason = 'lambda:InvokeFunction on the function\'s ARN and its versions (ARN:*), as Function.grantInvoke grants it: one function, no other';
-
-  // The framework grants both of its roles the invoke of both handler functions.
-  for (const role of [parts.frameworkOnEventRole, parts.frameworkCompleteAndTimeoutRole]) {
-    for (const fn of [parts.onEvent, parts.isComplete]) {
-      Validations.of(role).acknowledge({ id: invokeVersions(fn), reason: versionsReason });
-    }
-  }
-
-  const waiterRole = parts.waiter.node.findChild('Role');
-  for (const frameworkFunction of ['framework-isComplete', 'framework-onTimeout']) {
-    const fn = parts.waiter.node.scope!.node.findChild(frameworkFunction) as lambda.Function;
-    Validations.of(waiterRole).acknowledge({ id: invokeVersions(fn), reason: versionsReason });
-  }
+  const fnId = Stack.of(parts.isComplete).getLogicalId(parts.isComplete.node.defaultChild as CfnResource);
+  Validations.of(parts.waiter.role).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
+    reason: 'lambda:InvokeFunction on the IsComplete function\'s ARN and its versions (ARN:*), as the Step Functions LambdaInvoke task grants it: one function, no other',
+  });
   Validations.of(parts.waiter).acknowledge({
     id: 'AwsSolutions::AwsSolutions-SF1',
     reason: 'Logging the waiter would give its role logs:* on "*" (CloudWatch Logs delivery); each of its steps is an invocation of the IsComplete function, whose JSON log records the poll',
   });
   Validations.of(parts.waiter).acknowledge({
     id: 'AwsSolutions::AwsSolutions-SF2',
-    reason: 'The CDK provider framework does not expose X-Ray tracing for its waiter state machine; it runs one Lambda task in a retry loop',
+    reason: 'X-Ray tracing would give the waiter\'s role xray:* on "*"; the waiter is one Lambda task in a loop, whose JSON log records each poll',
   });
 
   // An imported log group's ARN ends in ':*' (its log streams), where a new one's is a GetAtt.

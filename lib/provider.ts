@@ -4,7 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as cr from 'aws-cdk-lib/custom-resources';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IDependable } from 'constructs';
 import { LIMITS } from './contract';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
@@ -17,6 +18,13 @@ import { ServicePolicies } from './service-policies';
 
 /** How often the pipeline's status is read, unless the props say otherwise. */
 const DEFAULT_POLL_INTERVAL_SECONDS = 15;
+
+/**
+ * Retries of a waiter task refused for Lambda concurrency: waits of up to 1,
+ * 2, 4, ... 32 seconds, then up to a minute each, with full jitter: at most
+ * about 15 minutes in all, half that on average.
+ */
+const WAITER_THROTTLE_RETRIES = 20;
 
 /**
  * Properties of a `CancelPipelineDeploymentProvider`.
@@ -40,14 +48,13 @@ export interface CancelPipelineDeploymentProviderProps {
    * How many of this provider's instances CloudFormation creates or updates at once.
    *
    * Each instance past the first `maxConcurrentInstances` depends on the
-   * instance that many places before it, so no more run at once. Set it when
-   * the account's Lambda concurrency is low (new accounts may start at 10):
-   * the provider framework's function invokes the handler synchronously, and
-   * that invoke fails with `TooManyRequestsException` when the framework's own
-   * functions hold every slot. Each running instance briefly takes up to three
-   * slots, so keep it at most a third of the account's concurrency. The stack
-   * then takes about `ceil(instances / maxConcurrentInstances)` times one
-   * cancellation.
+   * instance that many places before it, so no more run at once. It is
+   * seldom needed: no function of the provider waits on another, so a low
+   * account Lambda concurrency only delays instances (Lambda queues
+   * CloudFormation's invocations, the waiter retries its polls). Set it to
+   * keep this stack's cancels from taking the account's Lambda concurrency
+   * or Proton's request rate from other work. The stack then takes about
+   * `ceil(instances / maxConcurrentInstances)` times one cancellation.
    *
    * A whole number from 1. A token is refused: the dependencies are drawn when
    * the template is synthesized.
@@ -90,9 +97,9 @@ export interface CancelPipelineDeploymentProviderProps {
    * The VPC to run the provider's Lambda functions in.
    *
    * The functions then reach AWS through the subnets: they need a route (a
-   * NAT gateway, or interface endpoints) to AWS Proton, AWS CloudFormation,
-   * AWS Lambda and AWS Step Functions, and to Amazon S3 (a gateway endpoint
-   * will do) for the response to CloudFormation. The roles get a policy of
+   * NAT gateway, or interface endpoints) to AWS Proton, AWS CloudFormation
+   * and AWS Step Functions, and to Amazon S3 (a gateway endpoint will do) for
+   * the response to CloudFormation. The roles get a policy of
    * their own for the functions' network interfaces, scoped to the selected
    * subnets and security groups.
    *
@@ -117,6 +124,10 @@ export interface CancelPipelineDeploymentProviderProps {
 
 /**
  * The Lambda functions and waiter behind every `CancelPipelineDeployment` of a stack.
+ *
+ * CloudFormation invokes the `onEvent` function, which sends the cancel and
+ * answers at once, or starts the waiter, a state machine that polls the
+ * pipeline with the `isComplete` function until it answers.
  *
  * One is created per stack on first use. Create one yourself to set its log
  * group, VPC or poll interval, and pass it as the `provider` property.
@@ -185,7 +196,7 @@ export class CancelPipelineDeploymentProvider extends Construct {
       resources: [Aws.STACK_ID],
     }));
     this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, networkInterfaces ? 1 : 0);
-    const handler = (handlerId: string, entry: string) => new lambda.Function(this, handlerId, {
+    const handler = (scope: Construct, handlerId: string, entry: string) => new lambda.Function(scope, handlerId, {
       code: lambda.Code.fromAsset(path.join(__dirname, '..', 'assets', 'handler')),
       handler: `index.${entry}`,
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -201,40 +212,42 @@ export class CancelPipelineDeploymentProvider extends Construct {
       ...network,
     });
 
-    const onEvent = handler('OnEvent', 'onEvent');
-    const isComplete = handler('IsComplete', 'isComplete');
+    // CloudFormation invokes onEvent directly, and the waiter invokes isComplete:
+    // no function waits on another, so a low Lambda concurrency delays
+    // requests (Lambda queues CloudFormation's invokes, the waiter retries its
+    // own) instead of failing them.
+    // At the path of version 0.1's provider framework function, whose ARN is
+    // the ServiceToken of every resource deployed with it: CloudFormation
+    // cannot update a ServiceToken, and the same logical id keeps it.
+    const onEvent = handler(new Construct(this, 'Provider'), 'framework-onEvent', 'onEvent');
+    const isComplete = handler(this, 'IsComplete', 'isComplete');
     // Every resource waits for its handler, so none reaches it before the inline policy exists.
     // The function itself waits, not its security group, which the network policy names.
     this.servicePolicies.precede(onEvent.node.defaultChild!, isComplete.node.defaultChild!);
-    // Two roles, as the framework needs: its onEvent function starts the waiter,
-    // and the waiter runs the isComplete and onTimeout functions.
-    const frameworkDescription = 'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler';
-    const frameworkOnEventRole = functionRole('FrameworkOnEventRole', frameworkDescription);
-    const frameworkCompleteAndTimeoutRole = functionRole('FrameworkCompleteRole', frameworkDescription);
-    const provider = new cr.Provider(this, 'Provider', {
-      onEventHandler: onEvent,
-      isCompleteHandler: isComplete,
-      queryInterval: this.pollInterval,
-      // A backstop only: the handler fails first, with a clearer message, after
-      // the resource's own timeout (at most maxTimeoutSeconds). The framework
-      // takes a whole number of polls.
-      totalTimeout: Duration.seconds(pollSeconds * (Math.ceil(LIMITS.maxTimeoutSeconds / pollSeconds) + 2)),
-      frameworkOnEventRole,
-      frameworkCompleteAndTimeoutRole,
-      logGroup,
-      ...network,
-    });
-    this.serviceToken = provider.serviceToken;
 
-    const frameworkFunction = (name: string) => provider.node.findChild(`framework-${name}`) as lambda.Function;
-    networkInterfaces?.allowSecurityGroupsOf([onEvent, isComplete, ...['onEvent', 'isComplete', 'onTimeout'].map(frameworkFunction)]);
-
-    acknowledgeNagFindings({
-      onEvent, isComplete, frameworkOnEventRole, frameworkCompleteAndTimeoutRole,
-      waiter: provider.node.findChild('waiter-state-machine'),
-      roles: [handlerRole, frameworkOnEventRole, frameworkCompleteAndTimeoutRole],
-      logGroup,
+    const waiter = new sfn.StateMachine(this, 'Waiter', {
+      role: new iam.Role(this, 'WaiterRole', {
+        assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+        description: 'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
+      }),
+      definitionBody: sfn.DefinitionBody.fromChainable(waiterDefinition(this, isComplete, pollSeconds)),
+      // A backstop: CloudFormation stops waiting for any custom resource after an hour.
+      timeout: Duration.seconds(LIMITS.maxServiceTimeoutSeconds),
     });
+    onEvent.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachineArn);
+    // A policy of its own, not the role's default one: the waiter needs
+    // isComplete, which needs the role, so the default policy cannot name the waiter.
+    const startWaiter = new iam.Policy(this, 'StartWaiterPolicy', {
+      roles: [handlerRole],
+      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [waiter.stateMachineArn] })],
+    });
+    // The function itself waits, not its security group, which the network policy names.
+    onEvent.node.defaultChild!.node.addDependency(startWaiter);
+    this.serviceToken = onEvent.functionArn;
+
+    networkInterfaces?.allowSecurityGroupsOf([onEvent, isComplete]);
+
+    acknowledgeNagFindings({ isComplete, waiter, roles: [handlerRole], logGroup });
   }
 
   /**
@@ -290,6 +303,32 @@ function validateMaxConcurrentInstances(value: number | undefined | null): numbe
     throw new RangeError(`maxConcurrentInstances must be a whole number from 1, or left out, got ${describeValue(value)}.`);
   }
   return value;
+}
+
+/**
+ * The waiter: poll, and until a poll has answered CloudFormation, wait and
+ * poll again. A poll refused for Lambda concurrency is retried with jittered
+ * backoff for about 15 minutes at most; a poll that fails for good goes to
+ * isComplete with the error, which answers FAILED with a sentence naming it.
+ */
+function waiterDefinition(scope: Construct, isComplete: lambda.IFunction, pollSeconds: number): sfn.IChainable {
+  const refusedForConcurrency: sfn.RetryProps = {
+    errors: ['Lambda.TooManyRequestsException'],
+    interval: Duration.seconds(1),
+    backoffRate: 2,
+    maxDelay: Duration.minutes(1),
+    jitterStrategy: sfn.JitterType.FULL,
+    maxAttempts: WAITER_THROTTLE_RETRIES,
+  };
+  const answerFailure = new tasks.LambdaInvoke(scope, 'Answer failure', { lambdaFunction: isComplete, payloadResponseOnly: true })
+    .addRetry(refusedForConcurrency);
+  const poll = new tasks.LambdaInvoke(scope, 'Poll', { lambdaFunction: isComplete, payloadResponseOnly: true, resultPath: '$.Answered' })
+    .addRetry(refusedForConcurrency)
+    .addCatch(answerFailure, { resultPath: '$.Error' });
+  const wait = new sfn.Wait(scope, 'Wait', { time: sfn.WaitTime.duration(Duration.seconds(pollSeconds)) });
+  return poll.next(new sfn.Choice(scope, 'Answered?')
+    .when(sfn.Condition.booleanEquals('$.Answered', true), new sfn.Succeed(scope, 'Done'))
+    .otherwise(wait.next(poll)));
 }
 
 /** The poll interval in whole seconds. */

@@ -111,6 +111,17 @@ describe('CancelPipelineDeployment', () => {
   });
 
   describe('provider', () => {
+    test('keeps the ServiceToken of resources deployed with version 0.1, which CloudFormation cannot update', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+
+      // 0.1's ServiceToken: the provider framework's onEvent function, under this logical id
+      const template = Template.fromStack(stack);
+      const serviceToken = { 'Fn::GetAtt': ['CancelPipelineDeploymentProviderframeworkonEventF0E87BD0', 'Arn'] };
+      template.hasResourceProperties(RESOURCE_TYPE, { ServiceToken: serviceToken });
+      expect(template.toJSON().Resources.CancelPipelineDeploymentProviderframeworkonEventF0E87BD0.Properties.Handler).toBe('index.onEvent');
+    });
+
     test('one provider serves every instance in a stack', () => {
       // GIVEN
       const stack = newStack();
@@ -123,8 +134,8 @@ describe('CancelPipelineDeployment', () => {
       // THEN
       const template = Template.fromStack(stack);
       template.resourceCountIs(RESOURCE_TYPE, 5);
-      template.resourceCountIs('AWS::Lambda::Function', 5); // 2 handler functions + 3 framework functions
-      template.resourceCountIs('AWS::IAM::Role', 4);
+      template.resourceCountIs('AWS::Lambda::Function', 2); // onEvent and isComplete
+      template.resourceCountIs('AWS::IAM::Role', 2); // the functions' and the waiter's
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
       template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
       template.resourceCountIs('AWS::Logs::LogGroup', 1);
@@ -158,15 +169,14 @@ describe('CancelPipelineDeployment', () => {
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
     });
 
-    test('the waiter polls at the poll interval and gives up only after the longest timeout', () => {
+    test('the waiter waits the poll interval between polls, and no execution outlasts CloudFormation\'s hour', () => {
       const stack = newStack();
       const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(20) });
       new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', provider });
 
       const definition = JSON.stringify(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
-      expect(definition).toContain('\\"IntervalSeconds\\":20');
-      // (50 minutes + 2 polls) / 20 seconds
-      expect(definition).toContain('\\"MaxAttempts\\":152');
+      expect(definition).toContain('\\"Type\\":\\"Wait\\",\\"Seconds\\":20');
+      expect(definition).toContain('\\"TimeoutSeconds\\":3600');
     });
 
     test('an explicit provider is used instead of the default one', () => {
@@ -190,7 +200,7 @@ describe('CancelPipelineDeployment', () => {
       new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service', provider });
 
       const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(5);
+      expect(Object.keys(functions)).toHaveLength(2);
       for (const fn of Object.values(functions)) {
         expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
       }
@@ -298,7 +308,7 @@ describe('CancelPipelineDeployment', () => {
       for (let i = 0; i < 500; i++) {
         new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `a-very-long-service-name-for-the-payments-team-${String(i).padStart(50, '0')}` });
       }
-      expect(() => Template.fromStack(stack)).toThrow(/The 500 Proton services of this provider need 12 managed policies, more than the 10 IAM still attaches to its role by default, and stack 'TestStack' cannot hold a second provider besides its 528 resources \(CloudFormation allows 500\): split the services across stacks\./);
+      expect(() => Template.fromStack(stack)).toThrow(/The 500 Proton services of this provider need 12 managed policies, more than the 10 IAM still attaches to its role by default, and stack 'TestStack' cannot hold a second provider besides its 522 resources \(CloudFormation allows 500\): split the services across stacks\./);
     });
   });
 

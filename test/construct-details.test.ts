@@ -40,8 +40,7 @@ test('every function, role and policy says what it is for', () => {
   const roleDescriptions = Object.values(template.findResources('AWS::IAM::Role')).map(role => role.Properties.Description).filter(Boolean).sort();
   expect(roleDescriptions).toEqual([
     'Cancels AWS Proton service pipeline deployments of the services named in this stack',
-    'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
-    'Runs the CDK provider framework that relays CloudFormation requests to the cancel handler',
+    'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
   ]);
   // (and the 52nd service, past the inline policy, is alone in its managed policy)
   const [arnPolicy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: Match.anyValue() } }));
@@ -154,8 +153,8 @@ test('the handler functions run the bundled handler, index.js at the root of the
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-')) });
   const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
   const assembly = app.synth();
-  for (const id of ['OnEvent', 'IsComplete']) {
-    const code = provider.node.findChild(id).node.findChild('Code') as s3assets.Asset;
+  for (const fn of [provider.node.findChild('Provider').node.findChild('framework-onEvent'), provider.node.findChild('IsComplete')]) {
+    const code = fn.node.findChild('Code') as s3assets.Asset;
     expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
   }
 });

@@ -1,6 +1,6 @@
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { ResourceEvent } from '../lambda';
+import { ResourceEvent } from '../lambda/cancel';
 import { LocalProton, SCENARIOS } from '../local/proton';
 
 // 40 instances at once, from source over HTTP, against the local Proton
@@ -72,15 +72,15 @@ describe('many instances at once over the wire', () => {
     process.env.AWS_REGION = fast.region;
     try {
       // A fresh copy of the handler, whose clients reach the front; its retry waits are real, as in Lambda.
-      let handler!: typeof import('../lambda');
+      let handler!: typeof import('../lambda/cancel');
       jest.isolateModules(() => {
         /* eslint-disable @typescript-eslint/no-require-imports */
-        handler = require('../lambda');
+        handler = require('../lambda/cancel');
         const retry: typeof import('../lambda/retry') = require('../lambda/retry');
         /* eslint-enable @typescript-eslint/no-require-imports */
         jest.spyOn(retry.timing, 'sleep').mockImplementation(ms => new Promise(resolve => setTimeout(resolve, ms)));
       });
-      const { onEvent: onEventFresh, isComplete: isCompleteFresh } = handler;
+      const { handleEvent: onEventFresh, checkComplete: isCompleteFresh } = handler;
       const names = Array.from({ length: 40 }, (_, i) => `svc-${i}`);
       names.forEach(name => fast.addService(name, SCENARIOS['in-progress']));
 

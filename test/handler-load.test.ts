@@ -1,6 +1,6 @@
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient } from '@aws-sdk/client-proton';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isComplete, onEvent, ResourceEvent, THROTTLE_RETRY } from '../lambda';
+import { checkComplete, handleEvent, ResourceEvent, THROTTLE_RETRY } from '../lambda/cancel';
 import { timing } from '../lambda/retry';
 
 // Many instances created at once against a Proton that throttles per
@@ -118,10 +118,10 @@ async function load(count: number, getRate: number, cancelRate: number, pollSeco
       ResourceProperties: { ServiceToken: 'token', ServiceName: `svc-${i}` },
     } as ResourceEvent;
     try {
-      const started = await onEvent(event);
+      const started = await handleEvent(event);
       for (let done = started.WaitStartedAt === undefined; !done;) {
         await sleep(pollSeconds * 1000);
-        done = (await isComplete({ ...event, ...started })).IsComplete;
+        done = (await checkComplete({ ...event, ...started })).IsComplete;
       }
     } catch (error) {
       failed.push((error as Error).message);

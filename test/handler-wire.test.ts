@@ -1,4 +1,4 @@
-import { isComplete, onEvent, ResourceEvent } from '../lambda';
+import { checkComplete, handleEvent, ResourceEvent } from '../lambda/cancel';
 import { timing } from '../lambda/retry';
 import { LocalProton, SCENARIOS } from '../local/proton';
 
@@ -73,7 +73,7 @@ describe('access denied over the wire', () => {
     duringNextWait = () => proton.allow(KEY, [SERVICE]);
 
     // WHEN
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     // THEN
     expect(calls()).toEqual(['GetService 403', 'GetService 200', 'CancelServicePipelineDeployment 200']);
@@ -85,7 +85,7 @@ describe('access denied over the wire', () => {
     proton.addService(SERVICE, SCENARIOS['in-progress']);
     proton.allow(KEY, ['another-service']);
 
-    await expect(onEvent(event('Create'))).rejects.toThrow(
+    await expect(handleEvent(event('Create'))).rejects.toThrow(
       new RegExp(`^Access denied to proton:GetService on Proton service '${SERVICE}' in us-east-1 \\(AWS Proton said: User: .* is not authorized .*\\); the provider's role allows it`));
     // The SDK does not retry a denial: one call per handler attempt.
     expect(calls()).toEqual(Array(8).fill('GetService 403'));
@@ -102,7 +102,7 @@ describe('errors and answers over the wire', () => {
   test('a poll is one HTTP attempt; a server fault is repeated at the next poll', async () => {
     proton.injectFaults('GetService', { kind: 'error', name: 'InternalServerException' });
 
-    await expect(isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
     expect(calls()).toEqual(['GetService 500']);
     expect(logs.map(l => JSON.parse(l).step)).toEqual(['poll-failed']);
   });
@@ -110,7 +110,7 @@ describe('errors and answers over the wire', () => {
   test('a throttled poll is repeated at the next poll', async () => {
     proton.injectFaults('GetService', { kind: 'throttle' });
 
-    await expect(isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
     expect(calls()).toEqual(['GetService 429']);
   });
 
@@ -120,7 +120,7 @@ describe('errors and answers over the wire', () => {
     proton.addService('broken-svc', SCENARIOS['in-progress']);
     proton.injectFaults('GetService', { kind: 'error', name: 'InternalServerException', times: Infinity, serviceName: 'broken-svc' });
 
-    await expect(onEvent(event('Create', { ServiceName: 'broken-svc' }))).rejects.toThrow(
+    await expect(handleEvent(event('Create', { ServiceName: 'broken-svc' }))).rejects.toThrow(
       "AWS Proton failed proton:GetService for Proton service 'broken-svc' in us-east-1 with HTTP 500 through every retry (AWS Proton said: Injected InternalServerException.); deploy again later.");
     expect(calls()).toEqual(Array(5).fill('GetService 500'));
   });
@@ -130,7 +130,7 @@ describe('errors and answers over the wire', () => {
     const succeeded = new Date('2026-11-19T07:30:15.250Z');
     proton.addService(SERVICE, { pipeline: { status: 'FAILED', lastDeploymentAttemptedAt: attempted, lastDeploymentSucceededAt: succeeded } });
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(response.Data).toMatchObject({
       DeploymentStatus: 'FAILED', LastDeploymentAttemptedAt: '2026-11-20T08:00:00.000Z', LastDeploymentSucceededAt: '2026-11-19T07:30:15.250Z',

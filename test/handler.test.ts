@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient, ServicePipeline } from '@aws-sdk/client-proton';
 import { mockClient } from 'aws-sdk-client-mock';
-import { isComplete, IsCompleteRequest, onEvent, ResourceEvent, THROTTLE_RETRY } from '../lambda';
+import { checkComplete, handleEvent, IsCompleteRequest, ResourceEvent, THROTTLE_RETRY } from '../lambda/cancel';
 import { DENIED_RETRY_MS, timing } from '../lambda/retry';
 import { CALL_BUDGET_MS, CLIENT_CONFIG, MAX_ATTEMPTS, POLL_CLIENT_CONFIG, pollClient, protonClient } from '../lambda/sdk';
 
@@ -106,7 +106,7 @@ describe('onEvent', () => {
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
     // WHEN
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     // THEN
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)[0].args[0].input).toEqual({ serviceName: SERVICE });
@@ -137,7 +137,7 @@ describe('onEvent', () => {
     test('reports, not fails, when nothing is in progress (failIfNothingToCancel false)', async () => {
       proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
 
-      const response = await onEvent(bare());
+      const response = await handleEvent(bare());
 
       expect(response.Data?.DeploymentStatus).toBe('SUCCEEDED');
     });
@@ -146,7 +146,7 @@ describe('onEvent', () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
       proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-      const response = await onEvent(bare());
+      const response = await handleEvent(bare());
 
       expect(response.WaitStartedAt).toEqual(expect.any(Number));
     });
@@ -155,14 +155,14 @@ describe('onEvent', () => {
       proton.on(GetServiceCommand).resolves(service('CANCELLING'));
       const request = { ...bare(), PhysicalResourceId: SERVICE };
 
-      await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_790_000 })).resolves.toEqual({ IsComplete: false });
-      await expect(isComplete({ ...request, WaitStartedAt: Date.now() - 1_800_000 })).rejects.toThrow('Timed out after 30m 0s');
+      await expect(checkComplete({ ...request, WaitStartedAt: Date.now() - 1_790_000 })).resolves.toEqual({ IsComplete: false });
+      await expect(checkComplete({ ...request, WaitStartedAt: Date.now() - 1_800_000 })).rejects.toThrow('Timed out after 30m 0s');
     });
 
     test('reports a final status other than CANCELLED (failUnlessCancelled false)', async () => {
       proton.on(GetServiceCommand).resolves(service('FAILED'));
 
-      await expect(isComplete({ ...bare(), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves
+      await expect(checkComplete({ ...bare(), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves
         .toMatchObject({ IsComplete: true, Data: { DeploymentStatus: 'FAILED' } });
     });
   });
@@ -171,7 +171,7 @@ describe('onEvent', () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-    const response = await onEvent(event('Create', { WaitForFinalStatus: 'false' }));
+    const response = await handleEvent(event('Create', { WaitForFinalStatus: 'false' }));
 
     expect(response.WaitStartedAt).toBeUndefined();
     expect(response.Data?.DeploymentStatus).toBe('CANCELLING');
@@ -181,7 +181,7 @@ describe('onEvent', () => {
   test('waits without cancelling when the deployment is already CANCELLING', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
     expect(response.WaitStartedAt).toEqual(expect.any(Number));
@@ -192,7 +192,7 @@ describe('onEvent', () => {
     'reports %s without cancelling or waiting when nothing is in progress', async (status) => {
       proton.on(GetServiceCommand).resolves(service(status));
 
-      const response = await onEvent(event('Create'));
+      const response = await handleEvent(event('Create'));
 
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
       expect(response.WaitStartedAt).toBeUndefined();
@@ -202,7 +202,7 @@ describe('onEvent', () => {
   test('fails when nothing is in progress and failIfNothingToCancel is set', async () => {
     proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
 
-    await expect(onEvent(event('Create', { FailIfNothingToCancel: 'true' }))).rejects.toThrow(
+    await expect(handleEvent(event('Create', { FailIfNothingToCancel: 'true' }))).rejects.toThrow(
       "Nothing to cancel: the pipeline deployment of Proton service 'my-service' in eu-west-1 is SUCCEEDED, not IN_PROGRESS, and failIfNothingToCancel is set.");
   });
 
@@ -212,7 +212,7 @@ describe('onEvent', () => {
     proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ValidationException', 400, 'Service pipeline deployment is not in progress'));
 
     // WHEN
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     // THEN
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
@@ -225,7 +225,7 @@ describe('onEvent', () => {
     proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('SUCCEEDED'));
     proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ConflictException', 409));
 
-    await expect(onEvent(event('Create', { FailUnlessCancelled: 'true' }))).rejects.toThrow(
+    await expect(handleEvent(event('Create', { FailUnlessCancelled: 'true' }))).rejects.toThrow(
       "The pipeline deployment of Proton service 'my-service' in eu-west-1 ended SUCCEEDED, not CANCELLED, and failUnlessCancelled is set.");
   });
 
@@ -233,14 +233,14 @@ describe('onEvent', () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ValidationException', 400, 'something else is wrong'));
 
-    await expect(onEvent(event('Create'))).rejects.toThrow(
+    await expect(handleEvent(event('Create'))).rejects.toThrow(
       "AWS Proton refused proton:CancelServicePipelineDeployment for Proton service 'my-service' in eu-west-1: ValidationException (AWS Proton said: something else is wrong).");
   });
 
   test('fails with one sentence when the service has no pipeline', async () => {
     proton.on(GetServiceCommand).resolves(service(undefined));
 
-    await expect(onEvent(event('Create'))).rejects.toThrow(
+    await expect(handleEvent(event('Create'))).rejects.toThrow(
       "Proton service 'my-service' in eu-west-1 has no service pipeline, so it has no pipeline deployment to cancel; use this construct only with services created with a pipeline.");
   });
 
@@ -286,7 +286,7 @@ describe('onEvent', () => {
       proton.on(GetServiceCommand).resolves({});
     }
 
-    const failure = onEvent(event('Create'));
+    const failure = handleEvent(event('Create'));
 
     await expect(failure).rejects.toThrow(message);
     // The stack is the message alone: no minified trace reaches the stack events.
@@ -300,7 +300,7 @@ describe('onEvent', () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-    const response = await onEvent(event('Update'));
+    const response = await handleEvent(event('Update'));
 
     expect(cloudFormation.commandCalls(DescribeStacksCommand)[0].args[0].input).toEqual({ StackName: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/guid' });
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
@@ -312,7 +312,7 @@ describe('onEvent', () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-    await onEvent(event('Update'));
+    await handleEvent(event('Update'));
 
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
   });
@@ -328,7 +328,7 @@ describe('onEvent', () => {
     ])('%s: no cancel, no stack status read, the pipeline as it is', async (_, properties, old) => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
 
-      const response = await onEvent(event('Update', properties, old));
+      const response = await handleEvent(event('Update', properties, old));
 
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
       expect(cloudFormation.calls()).toHaveLength(0);
@@ -338,7 +338,7 @@ describe('onEvent', () => {
     test('a report-only Update whose read fails succeeds with empty attributes', async () => {
       proton.on(GetServiceCommand).rejects(awsError('InternalServerException', 500));
 
-      const response = await onEvent(event('Update', { TimeoutSeconds: '600' }, {}));
+      const response = await handleEvent(event('Update', { TimeoutSeconds: '600' }, {}));
 
       expect(response.Data).toMatchObject({ DeploymentStatus: '', PipelineArn: '', CancellationRequested: 'false' });
       expect(logs.map(l => JSON.parse(l).step)).toContain('report-read-failed');
@@ -348,7 +348,7 @@ describe('onEvent', () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
       proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-      const response = await onEvent(event('Update', { ServiceName: 'renamed', Trigger: 'same' }, { ServiceName: SERVICE, Trigger: 'same' }));
+      const response = await handleEvent(event('Update', { ServiceName: 'renamed', Trigger: 'same' }, { ServiceName: SERVICE, Trigger: 'same' }));
 
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)[0].args[0].input).toEqual({ serviceName: 'renamed' });
       expect(response.PhysicalResourceId).toBe('renamed');
@@ -358,7 +358,7 @@ describe('onEvent', () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
       proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-      await onEvent(event('Update', { Trigger: 'first' }, {}));
+      await handleEvent(event('Update', { Trigger: 'first' }, {}));
 
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
     });
@@ -372,7 +372,7 @@ describe('onEvent', () => {
     test('reports the pipeline without cancelling, even with the strict options set', async () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
 
-      const response = await onEvent(event('Update', { FailIfNothingToCancel: 'true', FailUnlessCancelled: 'true' }));
+      const response = await handleEvent(event('Update', { FailIfNothingToCancel: 'true', FailUnlessCancelled: 'true' }));
 
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
       expect(response.WaitStartedAt).toBeUndefined();
@@ -382,7 +382,7 @@ describe('onEvent', () => {
     test('a Trigger change does not cancel', async () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
 
-      const response = await onEvent(event('Update', { Trigger: 'new' }, { Trigger: 'old' }));
+      const response = await handleEvent(event('Update', { Trigger: 'new' }, { Trigger: 'old' }));
 
       expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
@@ -392,7 +392,7 @@ describe('onEvent', () => {
     test('an invalid property does not fail the rollback', async () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
 
-      const response = await onEvent(event('Update', { TimeoutSeconds: '5' }, { TimeoutSeconds: '5' }));
+      const response = await handleEvent(event('Update', { TimeoutSeconds: '5' }, { TimeoutSeconds: '5' }));
 
       expect(response.Data).toMatchObject({ DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' });
     });
@@ -400,7 +400,7 @@ describe('onEvent', () => {
     test('succeeds with empty attributes when Proton cannot be read', async () => {
       proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
 
-      const response = await onEvent(event('Update', { FailIfNothingToCancel: 'true' }));
+      const response = await handleEvent(event('Update', { FailIfNothingToCancel: 'true' }));
 
       expect(response.PhysicalResourceId).toBe(SERVICE);
       expect(Object.keys(response.Data!)).toHaveLength(9);
@@ -410,7 +410,7 @@ describe('onEvent', () => {
   });
 
   test('Delete makes no AWS call', async () => {
-    const response = await onEvent(event('Delete'));
+    const response = await handleEvent(event('Delete'));
 
     expect(logs.map(l => JSON.parse(l))).toEqual([{ step: 'delete', physicalResourceId: SERVICE }]);
     expect(response).toEqual({ PhysicalResourceId: SERVICE });
@@ -421,7 +421,7 @@ describe('onEvent', () => {
   test('Delete after a failed Create keeps the physical id the framework gave it', async () => {
     const failedCreate = { ...event('Delete'), PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' };
 
-    await expect(onEvent(failedCreate)).resolves.toEqual({ PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' });
+    await expect(handleEvent(failedCreate)).resolves.toEqual({ PhysicalResourceId: 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED' });
     expect(proton.calls()).toHaveLength(0);
   });
 });
@@ -437,26 +437,26 @@ describe('isComplete', () => {
   }
 
   test('is complete at once when onEvent did not ask to wait', async () => {
-    await expect(isComplete({ ...event('Create'), PhysicalResourceId: SERVICE })).resolves.toEqual({ IsComplete: true });
+    await expect(checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE })).resolves.toEqual({ IsComplete: true });
     expect(proton.calls()).toHaveLength(0);
   });
 
   test('Delete is complete at once', async () => {
-    await expect(isComplete(event('Delete') as IsCompleteRequest)).resolves.toEqual({ IsComplete: true });
+    await expect(checkComplete(event('Delete') as IsCompleteRequest)).resolves.toEqual({ IsComplete: true });
     expect(proton.calls()).toHaveLength(0);
   });
 
   test.each(['IN_PROGRESS', 'CANCELLING'])('asks to be called again while the status is %s', async (status) => {
     proton.on(GetServiceCommand).resolves(service(status));
 
-    await expect(isComplete(waiting())).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete(waiting())).resolves.toEqual({ IsComplete: false });
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
   });
 
   test.each(['CANCELLED', 'FAILED', 'SUCCEEDED'])('completes with the attributes at %s, keeping CancellationRequested from onEvent', async (status) => {
     proton.on(GetServiceCommand).resolves(service(status, { deploymentStatusMessage: 'done' }));
 
-    const response = await isComplete(waiting());
+    const response = await checkComplete(waiting());
 
     expect(response.IsComplete).toBe(true);
     expect(response.Data).toMatchObject({ DeploymentStatus: status, DeploymentStatusMessage: 'done' });
@@ -466,21 +466,21 @@ describe('isComplete', () => {
   test.each(['FAILED', 'SUCCEEDED'])('fails at %s when failUnlessCancelled is set', async (status) => {
     proton.on(GetServiceCommand).resolves(service(status));
 
-    await expect(isComplete(waiting({ FailUnlessCancelled: 'true' }))).rejects.toThrow(
+    await expect(checkComplete(waiting({ FailUnlessCancelled: 'true' }))).rejects.toThrow(
       `The pipeline deployment of Proton service 'my-service' in eu-west-1 ended ${status}, not CANCELLED, and failUnlessCancelled is set.`);
   });
 
   test('fails past the timeout, naming the service, the last status and the time waited', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
-    await expect(isComplete(waiting({ TimeoutSeconds: '1800' }, Date.now() - 1_800_000))).rejects.toThrow(
+    await expect(checkComplete(waiting({ TimeoutSeconds: '1800' }, Date.now() - 1_800_000))).rejects.toThrow(
       "Timed out after 30m 0s waiting for the pipeline deployment of Proton service 'my-service' in eu-west-1 to reach a final status; last status: CANCELLING.");
   });
 
   test('keeps waiting just before the timeout', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
-    await expect(isComplete(waiting({ TimeoutSeconds: '1800' }, Date.now() - 1_790_000))).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete(waiting({ TimeoutSeconds: '1800' }, Date.now() - 1_790_000))).resolves.toEqual({ IsComplete: false });
   });
 });
 
@@ -493,7 +493,7 @@ describe('response size', () => {
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING', { spec, deploymentStatusMessage: message }) });
 
     // WHEN
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     // THEN: the body the framework sends, with a long stack id and logical id
     const body = JSON.stringify({
@@ -520,7 +520,7 @@ describe('deploy-time property checks', () => {
     ['waitForFinalStatus not a boolean', { WaitForFinalStatus: 'TRUE' }, "waitForFinalStatus must be 'true' or 'false', got 'TRUE'"],
     ['failIfNothingToCancel not a boolean', { FailIfNothingToCancel: '1' }, "failIfNothingToCancel must be 'true' or 'false', got '1'"],
   ])('a Create with %s fails with one sentence, before any Proton call', async (_, properties, message) => {
-    const failure = onEvent(event('Create', properties));
+    const failure = handleEvent(event('Create', properties));
 
     await expect(failure).rejects.toThrow(message);
     await failure.catch((e: Error) => expect(e.message).toMatch(/^Invalid property of the cancel for Proton service '[^']*' in eu-west-1: \w+ must be [^;]*, got [^;]*\.$/));
@@ -530,19 +530,19 @@ describe('deploy-time property checks', () => {
   test('a Create without a service name names the option', async () => {
     const { ServiceName: _, ...rest } = event('Create').ResourceProperties;
 
-    await expect(onEvent({ ...event('Create'), ResourceProperties: rest } as ResourceEvent)).rejects.toThrow('serviceName must be 1 to 100 letters, digits, \'-\' or \'_\', starting with a letter or digit, got nothing.');
+    await expect(handleEvent({ ...event('Create'), ResourceProperties: rest } as ResourceEvent)).rejects.toThrow('serviceName must be 1 to 100 letters, digits, \'-\' or \'_\', starting with a letter or digit, got nothing.');
   });
 
   test('a forward Update with a bad value fails before any Proton call, even without a Trigger change', async () => {
-    await expect(onEvent(event('Update', { TimeoutSeconds: '4000' }, {}))).rejects.toThrow("timeout must be a whole number of seconds from 60 to 3000, got '4000'");
+    await expect(handleEvent(event('Update', { TimeoutSeconds: '4000' }, {}))).rejects.toThrow("timeout must be a whole number of seconds from 60 to 3000, got '4000'");
     expect(proton.calls()).toHaveLength(0);
   });
 
   test('accepts the bounds', async () => {
     proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
 
-    await expect(onEvent(event('Create', { TimeoutSeconds: '60', ServiceName: 'a'.repeat(100) }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'SUCCEEDED' } });
-    await expect(onEvent(event('Create', { TimeoutSeconds: '3000' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'SUCCEEDED' } });
+    await expect(handleEvent(event('Create', { TimeoutSeconds: '60', ServiceName: 'a'.repeat(100) }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'SUCCEEDED' } });
+    await expect(handleEvent(event('Create', { TimeoutSeconds: '3000' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'SUCCEEDED' } });
   });
 });
 
@@ -554,7 +554,7 @@ describe('access denied (a policy not yet in effect)', () => {
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
     // WHEN
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     // THEN: backoff of 1 s, then 2 s
     expect(sleeps).toEqual([1_000, 2_000]);
@@ -564,7 +564,7 @@ describe('access denied (a policy not yet in effect)', () => {
   test('fails with the existing sentence after 60 seconds of denials', async () => {
     proton.on(GetServiceCommand).rejects(awsError('AccessDeniedException', 403, 'User is not authorized'));
 
-    await expect(onEvent(event('Create'))).rejects.toThrow(
+    await expect(handleEvent(event('Create'))).rejects.toThrow(
       "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: User is not authorized); the provider's role allows it for this service, so look for a service control policy or permissions boundary that denies it.");
     expect(DENIED_RETRY_MS).toBe(60_000);
     expect(sleeps.reduce((a, b) => a + b, 0)).toBe(60_000);
@@ -574,7 +574,7 @@ describe('access denied (a policy not yet in effect)', () => {
   test('is retried during a poll too', async () => {
     proton.on(GetServiceCommand).rejectsOnce(awsError('AccessDeniedException', 403)).resolves(service('CANCELLED'));
 
-    const response = await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() });
+    const response = await checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() });
 
     expect(response).toMatchObject({ IsComplete: true, Data: { DeploymentStatus: 'CANCELLED' } });
   });
@@ -585,7 +585,7 @@ describe('throttling (many instances at once)', () => {
     proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(1);
     expect(response).toMatchObject({ WaitStartedAt: expect.any(Number), Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
@@ -598,7 +598,7 @@ describe('throttling (many instances at once)', () => {
     proton.on(CancelServicePipelineDeploymentCommand).rejectsOnce(awsError('ThrottlingException', 429)).rejectsOnce(awsError('ThrottlingException', 429))
       .resolves({ pipeline: pipeline('CANCELLING') });
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(sleeps).toEqual([500, 1_000]);
     expect(response.Data).toMatchObject({ CancellationRequested: 'true' });
@@ -609,7 +609,7 @@ describe('throttling (many instances at once)', () => {
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ThrottlingException', 429));
 
-    await expect(onEvent(event('Create'))).rejects.toThrow(
+    await expect(handleEvent(event('Create'))).rejects.toThrow(
       "AWS Proton kept throttling proton:CancelServicePipelineDeployment for Proton service 'my-service' in eu-west-1 through every retry; deploy again later, or deploy fewer stacks at once.");
     expect(THROTTLE_RETRY.onEventMs).toBe(180_000);
     expect(retryClockMs).toBe(180_000);
@@ -620,7 +620,7 @@ describe('throttling (many instances at once)', () => {
     proton.on(GetServiceCommand).rejectsOnce(awsError('ThrottlingException', 429)).resolves(service('SUCCEEDED'));
     proton.on(CancelServicePipelineDeploymentCommand).rejects(awsError('ValidationException', 400));
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(response.Data).toMatchObject({ DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'false' });
   });
@@ -629,7 +629,7 @@ describe('throttling (many instances at once)', () => {
     proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('CANCELLING'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({} as never);
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
     expect(response.Data).toMatchObject({ DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' });
@@ -648,8 +648,8 @@ describe('a poll that fails', () => {
   ])('%s: is repeated at the next poll while the timeout allows', async (_, error) => {
     proton.on(GetServiceCommand).rejects(error);
 
-    await expect(isComplete(waiting(599_000))).resolves.toEqual({ IsComplete: false });
-    await expect(isComplete(waiting(600_000))).rejects.toThrow(/^(AWS Proton kept throttling|AWS Proton failed|Could not reach AWS Proton)/);
+    await expect(checkComplete(waiting(599_000))).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete(waiting(600_000))).rejects.toThrow(/^(AWS Proton kept throttling|AWS Proton failed|Could not reach AWS Proton)/);
     expect(sleeps).toEqual([]);
   });
 
@@ -657,14 +657,14 @@ describe('a poll that fails', () => {
     proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
     jest.spyOn(Date, 'now').mockReturnValue(1_800_000_000_000);
 
-    await expect(isComplete(waiting(600_000))).rejects.toThrow('AWS Proton kept throttling proton:GetService');
-    await expect(isComplete(waiting(599_999))).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete(waiting(600_000))).rejects.toThrow('AWS Proton kept throttling proton:GetService');
+    await expect(checkComplete(waiting(599_999))).resolves.toEqual({ IsComplete: false });
   });
 
   test('is made with one attempt, so the waiter repeats it instead of the SDK', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
-    await isComplete(waiting(0));
+    await checkComplete(waiting(0));
 
     expect(proton.call(0).thisValue).toBe(pollClient());
     expect(pollClient()).not.toBe(protonClient());
@@ -673,7 +673,7 @@ describe('a poll that fails', () => {
   test('a poll refused for another reason fails at once', async () => {
     proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
 
-    await expect(isComplete(waiting(0))).rejects.toThrow("Proton service 'my-service' in eu-west-1 was not found");
+    await expect(checkComplete(waiting(0))).rejects.toThrow("Proton service 'my-service' in eu-west-1 was not found");
   });
 });
 
@@ -681,14 +681,14 @@ describe('the status model', () => {
   test('DELETE_IN_PROGRESS met during the wait is waited through', async () => {
     proton.on(GetServiceCommand).resolves(service('DELETE_IN_PROGRESS'));
 
-    await expect(isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() })).resolves.toEqual({ IsComplete: false });
   });
 
   test('a status outside the published model is never cancelled, ends the wait, and is logged as unknown', async () => {
     proton.on(GetServiceCommand).resolves(service('PAUSED'));
 
-    const created = await onEvent(event('Create'));
-    const polled = await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() });
+    const created = await handleEvent(event('Create'));
+    const polled = await checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() });
 
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
     expect(created).toEqual({ PhysicalResourceId: SERVICE, Data: expect.objectContaining({ DeploymentStatus: 'PAUSED' }) });
@@ -701,7 +701,7 @@ describe('the status model', () => {
   test('a known status is not logged as unknown', async () => {
     proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
 
-    await onEvent(event('Create'));
+    await handleEvent(event('Create'));
 
     expect(JSON.parse(logs[0])).toEqual({ step: 'read', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED', next: 'nothing-to-cancel' });
   });
@@ -724,7 +724,7 @@ describe('the SDK clients', () => {
     proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
     const timeout = jest.spyOn(AbortSignal, 'timeout');
 
-    await onEvent(event('Create'));
+    await handleEvent(event('Create'));
 
     expect(timeout).toHaveBeenCalledWith(25_000);
     expect((proton.call(0).args as unknown[])[1]).toEqual({ abortSignal: timeout.mock.results[0].value });
@@ -739,7 +739,7 @@ describe('what each step logs and reports', () => {
   test('a pipeline that never had a deployment attempted or succeeded reports both times empty', async () => {
     proton.on(GetServiceCommand).resolves(service('FAILED', { lastDeploymentAttemptedAt: undefined, lastDeploymentSucceededAt: undefined }));
 
-    const response = await onEvent(event('Create'));
+    const response = await handleEvent(event('Create'));
 
     expect(response.Data).toMatchObject({ LastDeploymentAttemptedAt: '', LastDeploymentSucceededAt: '' });
   });
@@ -748,9 +748,9 @@ describe('what each step logs and reports', () => {
     proton.on(GetServiceCommand).resolvesOnce(service('IN_PROGRESS')).resolves(service('SUCCEEDED'));
     proton.on(CancelServicePipelineDeploymentCommand).rejectsOnce(awsError('ValidationException', 400)).resolves({ pipeline: pipeline('CANCELLING') });
 
-    await onEvent(event('Create'));
+    await handleEvent(event('Create'));
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
-    await onEvent(event('Create', { ServiceName: 'other' }));
+    await handleEvent(event('Create', { ServiceName: 'other' }));
 
     expect(steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' });
     expect(steps()).not.toContainEqual(expect.objectContaining({ step: 'cancel-sent', serviceName: SERVICE }));
@@ -760,7 +760,7 @@ describe('what each step logs and reports', () => {
   test('a failed poll is logged with the time waited and the error', async () => {
     proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 429));
 
-    await isComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() - 30_000 });
+    await checkComplete({ ...event('Create'), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() - 30_000 });
 
     expect(steps()).toEqual([{
       step: 'poll-failed', serviceName: SERVICE, waitedSeconds: expect.closeTo(30, 0),
@@ -771,7 +771,7 @@ describe('what each step logs and reports', () => {
   test('a report-only read that fails is logged with the error', async () => {
     proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404, 'gone'));
 
-    await onEvent(event('Update', { TimeoutSeconds: '600' }, {}));
+    await handleEvent(event('Update', { TimeoutSeconds: '600' }, {}));
 
     expect(steps()).toEqual([{ step: 'report-read-failed', serviceName: SERVICE, error: expect.stringMatching(/^Proton service 'my-service' in eu-west-1 was not found/) }]);
   });
@@ -780,31 +780,31 @@ describe('what each step logs and reports', () => {
     proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
     cloudFormation.on(DescribeStacksCommand).rejectsOnce(awsError('AccessDenied', 403, 'no')).resolvesOnce({ Stacks: [] }).resolves({});
 
-    await onEvent(event('Update'));
+    await handleEvent(event('Update'));
     expect(steps()[0]).toEqual({ step: 'stack-status-unknown', error: 'no' });
     logs.length = 0;
 
-    await onEvent(event('Update'));
+    await handleEvent(event('Update'));
     expect(steps().map(l => l.step)).toEqual(['read']);
     logs.length = 0;
 
-    await onEvent(event('Update'));
+    await handleEvent(event('Update'));
     expect(steps().map(l => l.step)).toEqual(['read']);
   });
 
   test('an Update waits through isComplete like a Create', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
-    await expect(isComplete({ ...event('Update'), WaitStartedAt: Date.now() } as IsCompleteRequest)).resolves.toEqual({ IsComplete: false });
+    await expect(checkComplete({ ...event('Update'), WaitStartedAt: Date.now() } as IsCompleteRequest)).resolves.toEqual({ IsComplete: false });
     expect(proton.calls()).toHaveLength(1);
   });
 
   test('failUnlessCancelled completes at CANCELLED', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLED'));
 
-    await expect(isComplete({ ...event('Create', { FailUnlessCancelled: 'true' }), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() }))
+    await expect(checkComplete({ ...event('Create', { FailUnlessCancelled: 'true' }), PhysicalResourceId: SERVICE, WaitStartedAt: Date.now() }))
       .resolves.toMatchObject({ IsComplete: true });
-    await expect(onEvent(event('Create', { FailUnlessCancelled: 'true' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'CANCELLED' } });
+    await expect(handleEvent(event('Create', { FailUnlessCancelled: 'true' }))).resolves.toMatchObject({ Data: { DeploymentStatus: 'CANCELLED' } });
   });
 
   test('without AWS_REGION, the messages say the region is unknown', async () => {
@@ -812,7 +812,7 @@ describe('what each step logs and reports', () => {
     delete process.env.AWS_REGION;
     try {
       proton.on(GetServiceCommand).rejects(awsError('ResourceNotFoundException', 404));
-      await expect(onEvent(event('Create'))).rejects.toThrow("Proton service 'my-service' in an unknown region was not found");
+      await expect(handleEvent(event('Create'))).rejects.toThrow("Proton service 'my-service' in an unknown region was not found");
     } finally {
       process.env.AWS_REGION = region;
     }
@@ -821,7 +821,7 @@ describe('what each step logs and reports', () => {
   test('onEvent reads with the client that retries; isComplete with the one-attempt client', async () => {
     proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
 
-    await onEvent(event('Create'));
+    await handleEvent(event('Create'));
 
     expect(proton.call(0).thisValue).toBe(protonClient());
   });

@@ -33,14 +33,9 @@ test('each acknowledged finding is on a resource of the provider, with a reason,
   const acks = acknowledgements(stack);
 
   expect(acks.map(a => `${a.path.replace('NagStack/CancelPipelineDeploymentProvider/', '')} ${a.id.replace(/<CancelPipelineDeploymentProvider(\w+?)[0-9A-F]{8}\.Arn>/, '<$1>')}`).sort()).toEqual([
-    'FrameworkCompleteRole AwsSolutions::AwsSolutions-IAM5[Resource::<IsComplete>:*]',
-    'FrameworkCompleteRole AwsSolutions::AwsSolutions-IAM5[Resource::<OnEvent>:*]',
-    'FrameworkOnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::<IsComplete>:*]',
-    'FrameworkOnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::<OnEvent>:*]',
-    'Provider/waiter-state-machine AwsSolutions::AwsSolutions-SF1',
-    'Provider/waiter-state-machine AwsSolutions::AwsSolutions-SF2',
-    'Provider/waiter-state-machine/Role AwsSolutions::AwsSolutions-IAM5[Resource::<frameworkisComplete>:*]',
-    'Provider/waiter-state-machine/Role AwsSolutions::AwsSolutions-IAM5[Resource::<frameworkonTimeout>:*]',
+    'Waiter AwsSolutions::AwsSolutions-SF1',
+    'Waiter AwsSolutions::AwsSolutions-SF2',
+    'WaiterRole AwsSolutions::AwsSolutions-IAM5[Resource::<IsComplete>:*]',
   ]);
   for (const ack of acks) {
     expect(ack.reason.length).toBeGreaterThan(40);
@@ -85,8 +80,6 @@ test('in a VPC, with an imported log group, each acknowledged finding is on a re
   const logGroupArn = 'arn:<AWS::Partition>:logs:us-east-1:123456789012:log-group:/platform/proton-cancel:*';
   const networkInterfaces = 'arn:<AWS::Partition>:ec2:us-east-1:123456789012:network-interface/*';
   expect(acks.map(a => `${a.path.replace('NagVpcStack/Provider/', '')} ${a.id}`).sort()).toEqual([
-    `FrameworkCompleteRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
-    `FrameworkOnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
     `HandlerRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
     'NetworkInterfaces/Resource AwsSolutions::AwsSolutions-IAM5[Resource::*]',
     `NetworkInterfaces/Resource AwsSolutions::AwsSolutions-IAM5[Resource::${networkInterfaces}]`,
