@@ -6,18 +6,16 @@ import {
 import { RecordedCall, SCENARIOS } from '../local/proton';
 import { cancelStack } from './cancel-stack';
 
-// End to end: each Create goes from CloudFormation's request through the provider
-// framework's own code and the bundled handler (both from the synthesized
-// assembly) to the local Proton endpoint, and ends in the response CloudFormation
-// would receive. Clocks are frozen: only the waiter's synthesized Retry interval
+// End to end: each Create goes from CloudFormation's request through the bundled
+// handler and the waiter state machine (both from the synthesized assembly) to
+// the local Proton endpoint, and ends in the response the handler PUTs to
+// CloudFormation. Clocks are frozen: only the waiter's synthesized Wait interval
 // moves them, so elapsed times are exact. Emulated time starts at the real time:
 // the local Proton endpoint's HTTP Date header is real time, and the SDK retries
 // an error once when its clock is more than 5 minutes off the server's.
 
 const SERVICE = 'web-api';
 const PIPELINE_ARN = `arn:aws:proton:us-east-1:123456789012:service/${SERVICE}/pipeline`;
-/** The physical id the framework gives a Create that failed before the handler returned one. */
-const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
 
 let assemblyDir: string | undefined;
 
@@ -87,7 +85,6 @@ describe('Create', () => {
     expect(run.operation.stackStatus).toBe('CREATE_COMPLETE');
     expect(run.create.response).toEqual({
       Status: 'SUCCESS',
-      Reason: 'SUCCESS',
       StackId: run.cfn.stackId,
       RequestId: run.create.request.RequestId,
       LogicalResourceId: run.create.request.LogicalResourceId,
@@ -111,16 +108,17 @@ describe('Create', () => {
     expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(9).fill('GetService')]);
     expect(run.calls.every((c) => c.accessKeyId === run.handlerKey && c.status === 200)).toBe(true);
     expect(run.create.elapsedSeconds).toBe(120);
-    const waits = run.create.executions[0].events.filter((e) => e.kind === 'retry-wait');
+    const waits = run.create.executions[0].events.filter((e) => e.kind === 'wait');
     expect(waits).toHaveLength(8);
-    expect(waits.every((e) => e.kind === 'retry-wait' && e.seconds === 15)).toBe(true);
+    expect(waits.every((e) => e.kind === 'wait' && e.seconds === 15)).toBe(true);
 
     // AND the handler logged one JSON line per step; Create never asks CloudFormation for the stack status
     const steps = handlerSteps(run.create.logs);
-    expect(steps).toHaveLength(11);
+    expect(steps).toHaveLength(13);
     expect(steps[0]).toMatchObject({ serviceName: SERVICE, deploymentStatus: 'IN_PROGRESS' });
-    expect(steps.slice(1).map((s) => s.step)).toEqual(['cancel-sent', ...Array(9).fill('poll')]);
-    expect(steps[10]).toMatchObject({ deploymentStatus: 'CANCELLED', waitedSeconds: 120 });
+    expect(steps.slice(1).map((s) => s.step)).toEqual(['cancel-sent', 'waiter-started', ...Array(9).fill('poll'), 'answered']);
+    expect(steps[11]).toMatchObject({ deploymentStatus: 'CANCELLED', waitedSeconds: 120 });
+    expect(steps[12]).toEqual({ step: 'answered', status: 'SUCCESS' });
     expect(run.cfn.cloudFormationCalls).toEqual([]);
   });
 
@@ -130,16 +128,10 @@ describe('Create', () => {
     const signature = new URL(run.create.request.ResponseURL).searchParams.get('X-Amz-Signature')!;
     expect(signature).toMatch(/^[0-9a-f]{64}$/);
     const leaks = (logs: readonly LogRecord[]) => logs.filter((l) => l.message.includes(signature));
-    // Nothing the handler prints, written or not, holds it.
-    const handler = run.cfn.logs.filter((l) => !l.functionLogicalId.includes('framework'));
-    expect(handler.length).toBeGreaterThan(10);
-    expect(leaks(handler)).toEqual([]);
-    // The framework's retry error carries the whole event, and the Lambda runtime logs it at ERROR;
-    // the framework's functions write only FATAL (their LoggingConfig), so it never reaches CloudWatch.
-    // The search finds the signature where it is: in the framework's unwritten ERROR records.
-    expect(leaks(run.cfn.logs).length).toBeGreaterThan(0);
-    expect(leaks(run.cfn.logs).every((l) => l.functionLogicalId.includes('framework') && l.level === 'ERROR' && !l.written)).toBe(true);
-    expect(leaks(run.cfn.logs.filter((l) => l.written))).toEqual([]);
+    // Nothing the functions print, written or not, holds it; yet the request passed through them.
+    expect(run.cfn.logs.length).toBeGreaterThan(10);
+    expect(leaks(run.cfn.logs)).toEqual([]);
+    expect(run.create.executions[0].input).toContain(signature);
   });
 
   test('without waiting, completes at CANCELLING as soon as the cancel is sent', async () => {
@@ -164,8 +156,9 @@ describe('Create', () => {
   test('cancel fails with failUnlessCancelled: the Create fails, naming the status', async () => {
     const run = await createStack('FailUnlessCancelled', ({ proton }) => proton.addService(SERVICE, SCENARIOS['cancel-fails']));
 
-    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE, Data: {} });
-    expect(run.create.response.Reason).toMatch(/^The pipeline deployment of Proton service 'web-api' in us-east-1 ended FAILED, not CANCELLED, and failUnlessCancelled is set\.\n\nLogs: \/aws\/lambda\/FailUnlessCancelled-/);
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
+    expect(run.create.response.Data).toBeUndefined();
+    expect(run.create.response.Reason).toMatch(/^The pipeline deployment of Proton service 'web-api' in us-east-1 ended FAILED, not CANCELLED, and failUnlessCancelled is set\.$/);
     expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
   });
 
@@ -196,7 +189,10 @@ describe('Create', () => {
     expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual([
       'GetService 200', 'CancelServicePipelineDeployment 400', 'GetService 200',
     ]);
-    expect(handlerSteps(run.create.logs).slice(1)).toEqual([{ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' }]);
+    expect(handlerSteps(run.create.logs).slice(1)).toEqual([
+      { step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' },
+      { step: 'answered', status: 'SUCCESS' },
+    ]);
     expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'SUCCEEDED' } });
   });
 
@@ -221,7 +217,7 @@ describe('Create', () => {
   test('nothing in progress with failIfNothingToCancel: the Create fails and its rollback Delete is a no-op', async () => {
     const run = await createStack('FailIfNothing', ({ proton }) => proton.addService(SERVICE, SCENARIOS.succeeded));
 
-    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(/^Nothing to cancel: the pipeline deployment of Proton service 'web-api' in us-east-1 is SUCCEEDED, not IN_PROGRESS, and failIfNothingToCancel is set\./);
     expectRolledBackWithoutProton(run, 1);
   });
@@ -238,10 +234,10 @@ describe('Create', () => {
   test('service missing: fails, naming service and region; the failed Create is then deleted without a Proton call', async () => {
     const run = await createStack('Default', () => undefined);
 
-    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(/^Proton service 'web-api' in us-east-1 was not found \(AWS Proton said: .*\); check serviceName/);
     expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual(['GetService 404']);
-    // The framework answers the Delete of its failed-Create marker itself: the handler never runs.
+    // The Delete of the rollback is answered by onEvent alone.
     const [, rollback] = run.operation.requests;
     expect(rollback.invocations.map((i) => i.functionLogicalId)).toEqual([expect.stringMatching(/frameworkonEvent/)]);
     expectRolledBackWithoutProton(run, 1);
@@ -366,7 +362,7 @@ describe('Create over a faulty wire (the SDK\'s retry waits pass on the emulated
       await proton.shutDown();
     });
 
-    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: CREATE_FAILED_MARKER });
+    expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(
       /^Could not reach AWS Proton for Proton service 'web-api' in us-east-1 \(ECONNREFUSED\b.*remove this construct/s);
     expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
