@@ -215,7 +215,7 @@ describe('Update', () => {
       const rollback = update.requests[1];
       expect(rollback.response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: SERVICE });
       expect(rollback.response.Data).toMatchObject({ DeploymentStatus: '', PipelineArn: '', CancellationRequested: 'false' });
-      expect(stepsOf(rollback)).toEqual(['rollback-read-failed']);
+      expect(stepsOf(rollback)).toEqual(['rollback-read-failed', 'answered']);
     });
   });
 });
@@ -233,7 +233,7 @@ describe('Delete', () => {
       expect(deletion.requests).toHaveLength(1);
       expect(deletion.requests[0].request).toMatchObject({ RequestType: 'Delete', PhysicalResourceId: SERVICE });
       expect(deletion.requests[0].response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: SERVICE });
-      expect(stepsOf(deletion.requests[0])).toEqual(['delete']);
+      expect(stepsOf(deletion.requests[0])).toEqual(['delete', 'answered']);
       expect(calls).toEqual([]);
       expect(cfn.cloudFormationCalls).toEqual([]);
     });
@@ -258,7 +258,7 @@ describe('Delete', () => {
       expect(create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
       expect(rollback.request).toMatchObject({ RequestType: 'Delete', PhysicalResourceId: SERVICE });
       expect(rollback.response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: SERVICE });
-      expect(stepsOf(rollback)).toEqual(['delete']);
+      expect(stepsOf(rollback)).toEqual(['delete', 'answered']);
       expect(proton.calls.length).toBe(callsBeforeRollback);
     });
   });
