@@ -4,9 +4,8 @@
  * Deploys the example app's stack locally, with no AWS account: synthesizes the
  * app (the command in cdk.json, as `cdk synth` runs it), starts a local AWS
  * Proton endpoint with a pipeline deployment in progress, and runs the stack's
- * Create through the local CloudFormation lifecycle: the provider framework's
- * own code and the bundled handler from the synthesized assets, the waiter as
- * its state machine says. Prints each step as it happens, then the attributes
+ * Create through the local CloudFormation lifecycle: the bundled handler from
+ * the synthesized assets, the waiter as its state machine says. Prints each step as it happens, then the attributes
  * CloudFormation would expose.
  *
  * Exits non-zero only when a scenario that should deploy does not.
@@ -173,7 +172,7 @@ function describeService(proton: LocalProton, serviceName: string, scenario: Sce
 
 let lastWait: number | undefined;
 
-/** One line per step worth seeing: requests, the handler's steps, the waiter's policy, responses. */
+/** One line per step worth seeing: requests, the handler's steps, the waiter's interval, responses. */
 function progress(event: ProgressEvent, log: (who: string, text: string) => void): void {
   switch (event.kind) {
     case 'stack-status':
@@ -185,16 +184,16 @@ function progress(event: ProgressEvent, log: (who: string, text: string) => void
       return;
     }
     case 'waiter':
-      if (event.event.kind === 'retry-wait' && event.event.seconds !== lastWait) {
+      if (event.event.kind === 'wait' && event.event.seconds !== lastWait) {
         lastWait = event.event.seconds;
-        log('waiter', `not final yet: isComplete again every ${event.event.seconds} s (its Retry policy)`);
+        log('waiter', `not final yet: isComplete again every ${event.event.seconds} s (its Wait state)`);
       } else if (event.event.kind === 'caught') {
         log('waiter', `gave up (${event.event.error}), to ${event.event.next}`);
       }
       return;
     case 'log':
       // The handler's own steps: one JSON line each.
-      if (event.record.written && !event.record.functionLogicalId.includes('framework') && event.record.message.startsWith('{')) {
+      if (event.record.written && event.record.message.startsWith('{')) {
         log('handler', handlerStep(event.record.message));
       }
       return;
@@ -233,6 +232,10 @@ function handlerStep(message: string): string {
       return `status ${String(status)} after ${clockText(Number(step.waitedSeconds))}`;
     case 'cancel-lost-race':
       return `cancel refused: the deployment had already ended ${String(status)}`;
+    case 'waiter-started':
+      return 'waiter started: isComplete polls until a final status';
+    case 'answered':
+      return `answered CloudFormation: ${String(step.status)}`;
     default:
       return message;
   }
