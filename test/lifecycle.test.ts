@@ -237,9 +237,11 @@ describe('Create', () => {
     expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(/^Proton service 'web-api' in us-east-1 was not found \(AWS Proton said: .*\); check serviceName/);
     expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual(['GetService 404']);
-    // The Delete of the rollback is answered by onEvent alone.
+    // The Delete of the rollback is answered by the ServiceToken function alone, without the waiter.
     const [, rollback] = run.operation.requests;
-    expect(rollback.invocations.map((i) => i.functionLogicalId)).toEqual([expect.stringMatching(/frameworkonEvent/)]);
+    const serviceToken = run.cfn.lambda.get(String(rollback.request.ResourceProperties.ServiceToken));
+    expect(rollback.invocations.map((i) => i.functionLogicalId)).toEqual([serviceToken.logicalId]);
+    expect(rollback.executions).toEqual([]);
     expectRolledBackWithoutProton(run, 1);
   });
 
