@@ -185,6 +185,40 @@ describe('ResultPath', () => {
   });
 });
 
+describe('Retry', () => {
+  const retrying = (retrier: Record<string, unknown>): StateMachineDefinition => ({
+    StartAt: 'Call',
+    States: { Call: { Type: 'Task', Resource: fn('fail'), End: true, Retry: [{ ErrorEquals: ['CustomError'], ...retrier }] } },
+  });
+  const waits = (execution: Execution) => execution.events.flatMap((e) => e.kind === 'retry-wait' ? [e.seconds] : []);
+
+  test('waits IntervalSeconds × BackoffRate^n, capped at MaxDelaySeconds, MaxAttempts times, then the error stands', async () => {
+    const execution = await run(retrying({ IntervalSeconds: 1, BackoffRate: 2, MaxDelaySeconds: 3, MaxAttempts: 4 }));
+
+    expect(waits(execution)).toEqual([1, 2, 3, 3]);
+    expect(execution.events.filter((e) => e.kind === 'task')).toHaveLength(5);
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'CustomError', elapsedSeconds: 9 });
+  });
+
+  test('JitterStrategy FULL waits a random share of each of those delays', async () => {
+    const execution = await run(retrying({ IntervalSeconds: 1, BackoffRate: 2, MaxDelaySeconds: 3, MaxAttempts: 4, JitterStrategy: 'FULL' }));
+
+    const caps = [1, 2, 3, 3];
+    expect(waits(execution)).toHaveLength(4);
+    waits(execution).forEach((seconds, i) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      expect(seconds).toBeLessThan(caps[i]);
+    });
+  });
+
+  test('an error no retrier names is not retried', async () => {
+    const execution = await run({ StartAt: 'Call', States: { Call: { Type: 'Task', Resource: fn('fail'), End: true, Retry: [{ ErrorEquals: ['OtherError'] }] } } });
+
+    expect(waits(execution)).toEqual([]);
+    expect(execution.error).toBe('CustomError');
+  });
+});
+
 describe('how an execution ends', () => {
   test('a Fail state fails it with its Error and Cause', async () => {
     const execution = await run({ StartAt: 'Stop', States: { Stop: { Type: 'Fail', Error: 'Custom.Stop', Cause: 'stopped on purpose' } } });
