@@ -1,5 +1,5 @@
 import {
-  ExecutionAlreadyExists, InvalidExecutionInput, InvalidName, SFNClient, SFNServiceException, StartExecutionCommand, StateMachineDoesNotExist,
+  DescribeExecutionCommand, ExecutionAlreadyExists, InvalidExecutionInput, InvalidName, SFNClient, SFNServiceException, StartExecutionCommand, StateMachineDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { LocalLambda, LocalStepFunctions, LocalStepFunctionsEndpoint, MAX_INPUT_BYTES, Waits } from '../local/cloudformation';
 import { EmulatedClock } from '../local/proton';
@@ -134,4 +134,19 @@ test('a caller whose policies do not allow states:StartExecution is AccessDenied
   expect(refused?.message).toMatch(/^User: ASIAOTHER00000000000 is not authorized to perform: states:StartExecution on resource: arn:aws:states:us-east-1:123456789012:stateMachine:quick/);
   expect(stepFunctions.executions).toHaveLength(before);
   expect(endpoint.calls.at(-1)).toMatchObject({ status: 400, errorType: 'AccessDeniedException', accessKeyId: 'ASIAOTHER00000000000' });
+});
+
+test('a StartExecution without a state machine ARN is ValidationException', async () => {
+  const refused = await refusal(start({ name: 'no-arn' }));
+
+  expect(refused?.name).toBe('ValidationException');
+  expect(refused?.message).toMatch(/'stateMachineArn' failed to satisfy constraint: Member must not be null/);
+});
+
+test('an operation other than StartExecution is refused as unknown', async () => {
+  const refused = await refusal(client().send(new DescribeExecutionCommand({ executionArn: `${WAITING.replace(':stateMachine:', ':execution:')}:request-1` })));
+
+  expect(refused).toBeInstanceOf(SFNServiceException);
+  expect(refused?.name).toBe('UnknownOperationException');
+  expect(endpoint.calls.at(-1)).toMatchObject({ operation: 'DescribeExecution', status: 400 });
 });
