@@ -24,6 +24,8 @@ const assemblyDir = synthesize((app) => {
   probeStack(new Stack(app, 'Probe'), { asset, properties: { WaitSeconds: 25 } });
   probeStack(new Stack(app, 'PollFails'), { asset, properties: { WaitSeconds: 25, PollFails: true } });
   probeStack(new Stack(app, 'WaiterTimesOut'), { asset, properties: { WaitSeconds: 100 }, waiterTimeout: Duration.seconds(25) });
+  // Each poll takes 10 s; the waiter's time limit falls during its second poll, which answers at 30 s.
+  probeStack(new Stack(app, 'PollOutlivesWaiter'), { asset, properties: { WaitSeconds: 15, PollTakesSeconds: 10 }, waiterTimeout: Duration.seconds(25) });
   probeStack(new Stack(app, 'NotAllowed'), { asset, properties: { WaitSeconds: 25 }, allowStartExecution: false });
   for (const respond of ['twice', 'chunked', 'post']) {
     probeStack(new Stack(app, `Respond-${respond}`), { asset, properties: { Respond: respond } });
@@ -167,6 +169,16 @@ test('a waiter that times out before the answer ends TIMED_OUT, and CloudFormati
     // Polls at 0, 10 and 20 s, then the 25-second limit ends the execution during its third wait.
     expect(cfn.stepFunctions.executions[0].events.filter((e) => e.kind === 'task')).toHaveLength(3);
     expect(cfn.clock.nowMs() - START.getTime()).toBe(25_000);
+  });
+});
+
+test('a poll still running when its execution times out is waited for: its late answer is the response', async () => {
+  await onProbe('PollOutlivesWaiter', async (cfn) => {
+    const [create] = (await cfn.createStack()).requests;
+
+    expect(create.executions).toEqual([expect.objectContaining({ status: 'TIMED_OUT' })]);
+    expect(create.response).toMatchObject({ Status: 'SUCCESS', Data: { AnsweredAt: '2030-01-01T00:00:30.000Z' } });
+    expect(create.elapsedSeconds).toBe(30);
   });
 });
 

@@ -21,6 +21,7 @@ import { buildSync } from 'esbuild';
  * The probe's handler. Properties of the resource:
  * - WaitSeconds: start the waiter, and answer once that much emulated time has passed;
  * - PollFails: 'true' makes every poll throw (the waiter's Catch answers FAILED);
+ * - PollTakesSeconds: each poll takes that much emulated time before it answers;
  * - Respond: 'twice' PUTs the response twice, 'chunked' without Content-Length, 'post' with POST.
  */
 const PROBE_HANDLER = `
@@ -74,6 +75,8 @@ exports.isComplete = async (state) => {
     return true;
   }
   if (state.ResourceProperties.PollFails === 'true') throw new Error('the poll failed');
+  const takes = Number(state.ResourceProperties.PollTakesSeconds || 0) * 1000;
+  if (takes > 0) await new Promise((resolve) => setTimeout(resolve, takes));
   if (Date.now() < state.DoneAt) return false;
   await answer(state, 'SUCCESS', undefined, { ...state.Data, AnsweredAt: new Date().toISOString() });
   return true;
