@@ -34,7 +34,7 @@ describe('CancelPipelineDeployment', () => {
     // THEN
     const resources = Template.fromStack(stack).findResources(RESOURCE_TYPE);
     expect(Object.values(resources)[0].Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/frameworkonEvent/), 'Arn'] },
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^CancelPipelineDeploymentProviderOnEvent/), 'Arn'] },
       ServiceTimeout: '2115',
       ServiceName: 'my-service',
     });
