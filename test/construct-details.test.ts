@@ -153,7 +153,7 @@ test('the handler functions run the bundled handler, index.js at the root of the
   const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-')) });
   const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
   const assembly = app.synth();
-  for (const fn of [provider.node.findChild('Provider').node.findChild('framework-onEvent'), provider.node.findChild('IsComplete')]) {
+  for (const fn of [provider.node.findChild('OnEvent'), provider.node.findChild('IsComplete')]) {
     const code = fn.node.findChild('Code') as s3assets.Asset;
     expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
   }
