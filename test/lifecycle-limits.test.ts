@@ -15,6 +15,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'limits-handler-'));
 // Holds its slot for 10 emulated seconds (its own setTimeout runs on the emulated clock).
 fs.writeFileSync(path.join(dir, 'index.js'), `
 exports.slow = async () => { await new Promise((resolve) => setTimeout(resolve, 10000)); return 'done'; };
+exports.quick = async () => 'quick';
 `);
 
 const asset = probeAsset();
@@ -24,21 +25,43 @@ const assemblyDir = synthesize((app) => probeStack(new Stack(app, 'Probe'), { as
 afterAll(() => [assemblyDir, dir, asset].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 const SLOW_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:slow';
+const QUICK_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:quick';
 
 /** A LocalLambda on a frozen clock with the one slow function. */
-function localLambda(concurrency: number): { lambda: LocalLambda; clock: EmulatedClock; waits: Waits } {
+function localLambda(concurrency: number, invocationOverheadMs?: number): { lambda: LocalLambda; clock: EmulatedClock; waits: Waits } {
   const clock = new EmulatedClock(0, new Date('2030-01-01T00:00:00Z'));
   const waits = new Waits(clock);
-  const local = new LocalLambda({ clock, waits, concurrency });
+  const local = new LocalLambda({ clock, waits, concurrency, invocationOverheadMs });
   const slow: FunctionDefinition = {
     logicalId: 'Slow', functionName: 'slow', arn: SLOW_ARN, handler: 'index.slow', codeDirectory: dir,
     runtime: 'nodejs22.x', timeoutSeconds: 60, memorySize: 128, environment: {},
   };
   local.add(slow);
+  local.add({ ...slow, logicalId: 'Quick', functionName: 'quick', arn: QUICK_ARN, handler: 'index.quick' });
   return { lambda: local, clock, waits };
 }
 
 describe('Lambda concurrency', () => {
+  test('an invocation overhead holds the slot for that long on the emulated clock, even for a handler that returns at once', async () => {
+    // GIVEN one slot and 250 ms of overhead per invocation
+    const { lambda: local, clock } = localLambda(1, 250);
+    const startMs = clock.nowMs();
+
+    // WHEN a handler that returns at once runs, and another invoke comes meanwhile
+    const running = local.invoke(QUICK_ARN, '{}');
+    const refused = await local.invoke(QUICK_ARN, '{}').then(() => undefined, (e: unknown) => e);
+
+    // THEN the second is refused, and the first ends 250 ms later
+    expect(refused).toBeInstanceOf(TooManyRequestsException);
+    await expect(running).resolves.toMatchObject({ StatusCode: 200 });
+    expect(clock.nowMs() - startMs).toBe(250);
+    // AND without overhead, the same handler takes no emulated time
+    const { lambda: free, clock: freeClock } = localLambda(1);
+    const freeStart = freeClock.nowMs();
+    await free.invoke(QUICK_ARN, '{}');
+    expect(freeClock.nowMs() - freeStart).toBe(0);
+  });
+
   test('a synchronous invoke over the limit is refused with TooManyRequestsException, HTTP 429', async () => {
     // GIVEN one slot, held by a 10-second invocation
     const { lambda: local } = localLambda(1);

@@ -53,6 +53,8 @@ export interface DeployedFunctionsOptions {
   readonly cloudFormationEndpoint: string;
   /** The account's Lambda concurrency (see `LocalLambda`). */
   readonly lambdaConcurrency?: number;
+  /** Emulated milliseconds each invocation lasts on top of its waits (see `LocalLambda`). */
+  readonly invocationOverheadMs?: number;
   /** Whether the caller with this access key may call `states:<action>` on `resource` (the emulated IAM). */
   readonly stepFunctionsAllowed: (accessKeyId: string | undefined, action: string, resource: string) => boolean;
   readonly onProgress?: (event: ProgressEvent) => void;
@@ -95,6 +97,7 @@ export class DeployedFunctions {
       clock: options.clock,
       waits: this.waits,
       concurrency: options.lambdaConcurrency,
+      invocationOverheadMs: options.invocationOverheadMs,
       onLog: (record) => options.onProgress?.({ kind: 'log', record }),
     });
     this.stepFunctions = new LocalStepFunctions(this.lambda, this.waits, (event) => options.onProgress?.({ kind: 'waiter', event }));

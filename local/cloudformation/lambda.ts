@@ -128,6 +128,14 @@ export interface LocalLambdaOptions {
    * @default 1000
    */
   readonly concurrency?: number;
+  /**
+   * Emulated milliseconds every invocation lasts on top of its own waits: the
+   * network time of its calls and the runtime's overhead, which the frozen
+   * clock does not see. Its concurrency slot stays taken meanwhile.
+   *
+   * @default 0
+   */
+  readonly invocationOverheadMs?: number;
   /** Called with every log record as it is written. */
   readonly onLog?: (record: LogRecord) => void;
 }
@@ -193,7 +201,11 @@ export class LocalLambda {
     const entry = { tag, ended };
     this.inFlight.add(entry);
     try {
-      return await ended;
+      const output = await ended;
+      if (this.options.invocationOverheadMs) {
+        await this.options.waits.sleep(this.options.invocationOverheadMs / 1000);
+      }
+      return output;
     } finally {
       this.running -= 1;
       this.inFlight.delete(entry);

@@ -59,6 +59,14 @@ export interface LocalCloudFormationOptions {
    * @default 1000 (Lambda's default quota; new accounts may start as low as 10)
    */
   readonly lambdaConcurrency?: number;
+  /**
+   * Emulated milliseconds each Lambda invocation lasts on top of its own waits
+   * (its calls' network time and the runtime's overhead, which the frozen clock
+   * does not see), holding its concurrency slot.
+   *
+   * @default 0
+   */
+  readonly invocationOverheadMs?: number;
   /** Called as the lifecycle goes, for progress output. */
   readonly onProgress?: (event: ProgressEvent) => void;
 }
@@ -103,6 +111,7 @@ export class LocalCloudFormation {
       protonEndpoint: options.protonEndpoint,
       cloudFormationEndpoint: endpoint.endpoint,
       lambdaConcurrency: options.lambdaConcurrency,
+      invocationOverheadMs: options.invocationOverheadMs,
       stepFunctionsAllowed: (accessKeyId, action, resource) => harness.callerAllowed(accessKeyId, `states:${action}`, resource),
       onProgress: options.onProgress,
     });

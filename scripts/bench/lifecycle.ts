@@ -1,14 +1,14 @@
 /**
  * Sections 4 and 5: a Create that cancels a pipeline deployment, through the
- * local CloudFormation lifecycle (local/cloudformation: the provider
- * framework's own code and the bundled handler from the synthesized assembly,
- * the waiter's retry policy from its state machine definition, the response PUT)
+ * local CloudFormation lifecycle (local/cloudformation: the bundled handler
+ * from the synthesized assembly, the waiter as its state machine definition
+ * says, the response PUT)
  * against the local Proton endpoint (local/proton).
  *
  * Compression: the harness, the waiter and the endpoint share one clock that
  * runs `TIME_SCALE` times faster than real time, so a 2-minute cancellation
  * polled every 15 s takes 2 s of real time, polled every 250 ms. Waits are
- * compressed; the code's own work (Lambda hops, the read over HTTP, the PUT) is
+ * compressed; the code's own work (the invocations, the read over HTTP, the PUT) is
  * real time, so on the shared clock it counts `TIME_SCALE` times over; the
  * full-scale latency divides it back.
  */
@@ -32,8 +32,8 @@ export const CANCELLATION_SECONDS = 120;
 const PHASES = [0, 0.1, 0.3, 0.5, 0.7, 0.9];
 
 export interface WaiterPolicy {
-  readonly intervalSeconds: number;
-  readonly backoffRate: number;
+  /** The waiter's Wait state between two polls. */
+  readonly waitSeconds: number;
 }
 
 export interface CancellationRun {
@@ -89,7 +89,7 @@ export async function measureLifecycle(): Promise<LifecycleResult> {
       return done;
     });
     // Calls: a frozen clock, so only the waiter's own intervals move it and the
-    // count is the one the synthesized retry policy gives, free of compression drift.
+    // count is the one the synthesized Wait state gives, free of compression drift.
     const [counted] = await withLifecycle(deploy, 0, async (create) => [await create(logicalIds[0], serviceName(1), CANCELLATION_SECONDS)]);
 
     const full = runs.map((r) => r.fullScaleSeconds);
@@ -103,7 +103,7 @@ export async function measureLifecycle(): Promise<LifecycleResult> {
       twoMinuteRun: counted,
       // A read, the cancel, then the waiter's first isComplete at once and one per
       // interval until the read at or after the final status.
-      expected: { cancelCalls: 1, getServiceCalls: 2 + Math.ceil(CANCELLATION_SECONDS / waiter.intervalSeconds) },
+      expected: { cancelCalls: 1, getServiceCalls: 2 + Math.ceil(CANCELLATION_SECONDS / waiter.waitSeconds) },
     };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -160,13 +160,16 @@ function measureRun(proton: LocalProton, name: string, cancelTakesSeconds: numbe
   };
 }
 
-/** The waiter's retry policy, from the synthesized state machine definition. */
+/** The waiter's wait between polls, from the synthesized state machine definition. */
 function waiterPolicy(template: Template): WaiterPolicy {
   const machines = Object.values(template.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   if (machines.length !== 1) {
     throw new Error(`expected one waiter state machine, found ${machines.length}`);
   }
   const definition = JSON.parse(resolveLongest(template, machines[0].Properties?.DefinitionString) as string);
-  const retry = definition.States[definition.StartAt].Retry[0];
-  return { intervalSeconds: retry.IntervalSeconds, backoffRate: retry.BackoffRate };
+  const waits = Object.values(definition.States as Record<string, { Type: string; Seconds?: number }>).filter((state) => state.Type === 'Wait');
+  if (waits.length !== 1 || waits[0].Seconds === undefined) {
+    throw new Error(`expected one Wait state with Seconds in the waiter, found ${waits.length}`);
+  }
+  return { waitSeconds: waits[0].Seconds };
 }

@@ -1,7 +1,7 @@
 /**
  * The load run: one stack of N instances, every service with a pipeline
- * deployment IN_PROGRESS, created through the local lifecycle (the provider
- * framework's own code and the bundled handler) against the local Proton
+ * deployment IN_PROGRESS, created through the local lifecycle (the provider's
+ * functions and waiter state machine as synthesized) against the local Proton
  * endpoint, under AWS's limits: Proton's request rates per operation and the
  * account's Lambda concurrency.
  *
@@ -30,6 +30,13 @@ export interface LoadCase {
   readonly cancelPerSecond: number;
   /** The account's Lambda concurrency. */
   readonly lambdaConcurrency: number;
+  /**
+   * Emulated milliseconds each invocation lasts on top of its waits (its
+   * calls' network time and the runtime's overhead), holding its slot.
+   *
+   * @default 0
+   */
+  readonly invocationOverheadMs?: number;
   /**
    * The provider's `maxConcurrentInstances`: instance i waits for instance
    * i - lanes, so that at most `lanes` Creates run at once.

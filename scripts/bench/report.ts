@@ -124,14 +124,14 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## From final status to response',
     '',
-    'A Create of one instance through the local CloudFormation lifecycle (local/cloudformation: the provider framework\'s own code '
-      + 'and the bundled handler from the synthesized assembly, the waiter\'s retry policy from its state machine, the response PUT) '
+    'A Create of one instance through the local CloudFormation lifecycle (local/cloudformation: the bundled handler from the '
+      + 'synthesized assembly, the waiter as its state machine definition says, the response PUT) '
       + 'against the local Proton endpoint (local/proton). Latency runs from the moment the pipeline reaches its final status on the '
-      + 'endpoint to the framework\'s response PUT.',
+      + 'endpoint to the isComplete function\'s response PUT.',
     '',
-    `Compressed time: the lifecycle, the waiter and the endpoint share one clock running ${TIME_SCALE}x real time; the waiter's retry interval `
-      + `(${lc.waiter.intervalSeconds} s, backoff ${lc.waiter.backoffRate}, read from the synthesized state machine) passes on that clock, so it lasts `
-      + `${fixed(lc.waiter.intervalSeconds * 1000 / TIME_SCALE, 0)} ms of real time. Waits compress; the code's own work (Lambda hops, the read `
+    `Compressed time: the lifecycle, the waiter and the endpoint share one clock running ${TIME_SCALE}x real time; the waiter's Wait state `
+      + `(${lc.waiter.waitSeconds} s, read from the synthesized state machine) passes on that clock, so it lasts `
+      + `${fixed(lc.waiter.waitSeconds * 1000 / TIME_SCALE, 0)} ms of real time. Waits compress; the code's own work (the invocations, the read `
       + `over HTTP, the PUT) does not, so on the shared clock it counts ${TIME_SCALE} times over. The compressed column keeps it that way; `
       + `the full-scale latency is the wait for the next poll plus the real work. The cancellations last ${CANCELLATION_SECONDS} s plus a sweep of fractions of `
       + 'the poll interval, so the final status lands at different points between two polls.',
@@ -160,7 +160,7 @@ export function renderMarkdown(results: BenchResults): string {
     ]),
     '',
     'Expected reads: one before the cancel, the waiter\'s first isComplete at once, then one per interval until the first read at or after the '
-      + `final status: 2 + ceil(${CANCELLATION_SECONDS} / ${lc.waiter.intervalSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
+      + `final status: 2 + ceil(${CANCELLATION_SECONDS} / ${lc.waiter.waitSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
     '',
   ];
   return out.join('\n');
