@@ -17,6 +17,8 @@ const result = await build({
   format: 'cjs',
   // The SDK's ES module builds tree-shake: only the two clients' used commands remain.
   mainFields: ['module', 'main'],
+  // Lambda's credentials are in the environment: the SDK's default chain gives way to that one source.
+  alias: { '@aws-sdk/credential-provider-node': './lambda/credentials.ts' },
   minify: true,
   sourcemap: process.env.HANDLER_SOURCEMAP === 'true',
   metafile: true,
