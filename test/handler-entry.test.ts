@@ -10,6 +10,7 @@ import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ANSWER_MARGIN_MS, isComplete, onEvent, ResourceEvent, WaiterInput } from '../lambda';
+import { defaultProvider } from '../lambda/credentials';
 import { MAX_RESPONSE_BYTES, PUT_ATTEMPTS, putTiming, responseBody } from '../lambda/respond';
 import { timing } from '../lambda/retry';
 
@@ -345,5 +346,19 @@ describe('the answer', () => {
 
     await expect(onEvent({ ...event('Delete'), ResponseURL: `http://127.0.0.1:${port}/gone` } as ResourceEvent)).rejects.toThrow(/after 5 attempt\(s\): .*ECONNREFUSED/);
     expect(sleeps).toHaveLength(PUT_ATTEMPTS - 1);
+  });
+});
+
+describe('the bundle\'s credentials', () => {
+  test('come from the environment, where Lambda puts the role\'s', async () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'token' });
+      await expect(defaultProvider()()).resolves.toMatchObject({ accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' });
+      delete process.env.AWS_ACCESS_KEY_ID;
+      await expect(defaultProvider()()).rejects.toThrow(/environment/i);
+    } finally {
+      process.env = saved;
+    }
   });
 });
