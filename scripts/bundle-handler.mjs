@@ -17,6 +17,9 @@ const result = await build({
   format: 'cjs',
   // The SDK's ES module builds tree-shake: only the two clients' used commands remain.
   mainFields: ['module', 'main'],
+  // The SDK loads node:http and node:async_hooks with import(): a require() instead spares
+  // the first call of each client a trip through the ES module loader.
+  supported: { 'dynamic-import': false },
   // Lambda's credentials are in the environment: the SDK's default chain gives way to that one source.
   alias: { '@aws-sdk/credential-provider-node': './lambda/credentials.ts' },
   minify: true,

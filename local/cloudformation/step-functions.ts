@@ -132,6 +132,9 @@ export class LocalStepFunctions {
 
   /** Runs the execution to its end, within the definition's TimeoutSeconds, and records how it ended. */
   private async run(definition: StateMachineDefinition, input: unknown, execution: Execution): Promise<void> {
+    // StartExecution answers first: the execution starts at the host's next turn, so a
+    // function's cold start in its first Task never holds up the caller's answer.
+    await new Promise<void>((resolve) => this.waits.after(0, resolve));
     const pending = new Set<() => void>();
     let stopped = false;
     const sleep = (seconds: number) => new Promise<void>((resolve) => {

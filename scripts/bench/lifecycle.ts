@@ -7,7 +7,7 @@
  *
  * Compression: the harness, the waiter and the endpoint share one clock that
  * runs `TIME_SCALE` times faster than real time, so a 2-minute cancellation
- * polled every 15 s takes 6 s of real time, polled every 750 ms. Waits are
+ * polled every 15 s takes 2 s of real time, polled every 250 ms. Waits are
  * compressed; the code's own work (the invocations, the read over HTTP, the PUT) is
  * real time, so on the shared clock it counts `TIME_SCALE` times over; the
  * full-scale latency divides it back.
@@ -18,17 +18,14 @@ import { join } from 'path';
 import { App, CfnResource, CustomResource, Stack } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProvider } from '../../lib';
-import { LocalCloudFormation, withDeployment } from '../../local/cloudformation';
+import { withDeployment } from '../../local/cloudformation';
 import { LocalProton, serviceNameOf } from '../../local/proton';
 import { resolveLongest } from './limits';
 import { median } from './stats';
 import { serviceName, Template } from './synth';
 
-/**
- * Emulated seconds per real second. At 60, a Proton call's connection timeout
- * (3 s) is 50 ms of real time, which a busy two-core machine can miss.
- */
-export const TIME_SCALE = 20;
+/** Emulated seconds per real second. */
+export const TIME_SCALE = 60;
 /** The "2-minute cancellation" of the call count. */
 export const CANCELLATION_SECONDS = 120;
 /** Where the final status falls between two polls, as a fraction of the interval: a sweep. */
@@ -76,8 +73,6 @@ export async function measureLifecycle(): Promise<LifecycleResult> {
     const instance = new CancelPipelineDeployment(stack, `Cancel${i + 1}`, { serviceName: serviceName(i + 1) });
     return stack.getLogicalId((instance.node.defaultChild as CustomResource).node.defaultChild as CfnResource);
   });
-  const warmUp = new CancelPipelineDeployment(stack, 'WarmUp', { serviceName: WARM_UP_SERVICE });
-  const warmUpId = stack.getLogicalId((warmUp.node.defaultChild as CustomResource).node.defaultChild as CfnResource);
   const provider = stack.node.findChild(CancelPipelineDeploymentProvider.DEFAULT_ID) as CancelPipelineDeploymentProvider;
   const pollSeconds = provider.pollInterval.toSeconds();
   const assembly = app.synth();
@@ -86,12 +81,7 @@ export async function measureLifecycle(): Promise<LifecycleResult> {
   const deploy = { assemblyDir: assembly.directory, stackName: stack.stackName, pollSeconds };
   try {
     // Latency: the running, compressed clock, a sweep of final-status phases.
-    const runs = await withLifecycle(deploy, TIME_SCALE, async (create, cfn, proton) => {
-      // Unmeasured, first: the functions' cold starts (loading the bundle, a new SDK client
-      // and connection) take real time that the compressed clock counts TIME_SCALE times
-      // over. Nothing to cancel; its outcome is ignored.
-      proton.addService(WARM_UP_SERVICE, { pipeline: { status: 'SUCCEEDED' } });
-      await cfn.sendRequest('Create', warmUpId, {});
+    const runs = await withLifecycle(deploy, TIME_SCALE, async (create) => {
       const done: CancellationRun[] = [];
       for (const [i, phase] of PHASES.entries()) {
         done.push(await create(logicalIds[i], serviceName(i + 1), CANCELLATION_SECONDS + phase * pollSeconds));
@@ -122,28 +112,26 @@ export async function measureLifecycle(): Promise<LifecycleResult> {
 
 type Create = (logicalId: string, name: string, cancelTakesSeconds: number) => Promise<CancellationRun>;
 
-/** The service of the unmeasured first Create. */
-const WARM_UP_SERVICE = 'payments-api-warm-up';
-
 /**
  * Deploys the stack on the local lifecycle (the test fixture: emulated IAM of
  * its handler role included) against a local Proton endpoint on a clock of
  * `timeScale` (0: frozen), and gives `fn` a function that runs one measured Create.
  */
 async function withLifecycle<T>(deploy: { assemblyDir: string; stackName: string; pollSeconds: number }, timeScale: number,
-  fn: (create: Create, cfn: LocalCloudFormation, proton: LocalProton) => Promise<T>): Promise<T> {
+  fn: (create: Create) => Promise<T>): Promise<T> {
   return withDeployment(deploy.assemblyDir, deploy.stackName, ({ proton, cfn }) => fn(async (logicalId, name, cancelTakesSeconds) => {
     proton.addService(name, { pipeline: { status: 'IN_PROGRESS', cancelTakes: cancelTakesSeconds } });
     // The request starts in this tick, on the same clock.
     const requestAtMs = proton.clock.nowMs();
     const result = await cfn.sendRequest('Create', logicalId, {});
     if (result.response.Status !== 'SUCCESS') {
-      throw new Error(`Create of ${name} failed: ${result.response.Reason}`);
+      const steps = result.logs.map((l) => l.message).filter((m) => m.startsWith('{'));
+      throw new Error(`Create of ${name} failed: ${result.response.Reason}\nHandler steps:\n${steps.join('\n')}`);
     }
     const respondedAtMs = requestAtMs + result.elapsedSeconds * 1000;
     return measureRun(proton, name, cancelTakesSeconds, respondedAtMs, deploy.pollSeconds, timeScale,
       String(result.response.Data?.DeploymentStatus));
-  }, cfn, proton), { proton: { timeScale } });
+  }), { proton: { timeScale } });
 }
 
 /** Times one Create from the calls the endpoint recorded (all on the shared clock). */
