@@ -2,7 +2,7 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
 
 /**
  * A value as cdk-nag names it in a finding: intrinsics flattened, a `Ref` or
@@ -39,15 +39,17 @@ export function flattenForNag(stack: Stack, value: string): string {
  */
 export function acknowledgeNagFindings(parts: {
   isComplete: lambda.Function;
-  waiter: sfn.StateMachine;
+  /** The construct of the waiter state machine, and its role. */
+  waiter: Construct;
+  waiterRole: iam.Role;
   /** Every role writing to the log group. */
   roles: iam.Role[];
   logGroup: logs.ILogGroup;
 }): void {
   const fnId = Stack.of(parts.isComplete).getLogicalId(parts.isComplete.node.defaultChild as CfnResource);
-  Validations.of(parts.waiter.role).acknowledge({
+  Validations.of(parts.waiterRole).acknowledge({
     id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
-    reason: 'lambda:InvokeFunction on the IsComplete function\'s ARN and its versions (ARN:*), as the Step Functions LambdaInvoke task grants it: one function, no other',
+    reason: 'lambda:InvokeFunction on the IsComplete function\'s ARN and its versions (ARN:*), as Function.grantInvoke grants it: one function, no other',
   });
   Validations.of(parts.waiter).acknowledge({
     id: 'AwsSolutions::AwsSolutions-SF1',

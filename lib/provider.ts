@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IDependable } from 'constructs';
 import { LIMITS } from './contract';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
@@ -222,21 +221,23 @@ export class CancelPipelineDeploymentProvider extends Construct {
     // The function itself waits, not its security group, which the network policy names.
     this.servicePolicies.precede(onEvent.node.defaultChild!, isComplete.node.defaultChild!);
 
-    const waiter = new sfn.StateMachine(this, 'Waiter', {
-      role: new iam.Role(this, 'WaiterRole', {
-        assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-        description: 'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
-      }),
-      definitionBody: sfn.DefinitionBody.fromChainable(waiterDefinition(this, isComplete, pollSeconds)),
-      // A backstop: CloudFormation stops waiting for any custom resource after an hour.
-      timeout: Duration.seconds(LIMITS.maxServiceTimeoutSeconds),
+    const waiterRole = new iam.Role(this, 'WaiterRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      description: 'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
     });
-    onEvent.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.stateMachineArn);
+    isComplete.grantInvoke(waiterRole);
+    // A construct around the state machine, as aws-stepfunctions' StateMachine has it.
+    const waiter = new sfn.CfnStateMachine(new Construct(this, 'Waiter'), 'Resource', {
+      roleArn: waiterRole.roleArn,
+      definitionString: Stack.of(this).toJsonString(waiterDefinition(isComplete.functionArn, pollSeconds)),
+    });
+    waiter.node.addDependency(waiterRole);
+    onEvent.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.ref);
     // A policy of its own, not the role's default one: the waiter needs
     // isComplete, which needs the role, so the default policy cannot name the waiter.
     const startWaiter = new iam.Policy(this, 'StartWaiterPolicy', {
       roles: [handlerRole],
-      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [waiter.stateMachineArn] })],
+      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [waiter.ref] })],
     });
     // The function itself waits, not its security group, which the network policy names.
     onEvent.node.defaultChild!.node.addDependency(startWaiter);
@@ -244,7 +245,7 @@ export class CancelPipelineDeploymentProvider extends Construct {
 
     networkInterfaces?.allowSecurityGroupsOf([onEvent, isComplete]);
 
-    acknowledgeNagFindings({ isComplete, waiter, roles: [handlerRole], logGroup });
+    acknowledgeNagFindings({ isComplete, waiter: waiter.node.scope!, waiterRole, roles: [handlerRole], logGroup });
   }
 
   /**
@@ -303,29 +304,40 @@ function validateMaxConcurrentInstances(value: number | undefined | null): numbe
 }
 
 /**
- * The waiter: poll, and until a poll has answered CloudFormation, wait and
- * poll again. A poll refused for Lambda concurrency is retried with jittered
- * backoff for about 15 minutes at most; a poll that fails for good goes to
- * isComplete with the error, which answers FAILED with a sentence naming it.
+ * The waiter, in the Amazon States Language: poll, and until a poll has
+ * answered CloudFormation, wait and poll again. A poll refused for Lambda
+ * concurrency is retried with jittered backoff for about 15 minutes at most;
+ * a poll that fails for good goes to isComplete with the error, which answers
+ * FAILED with a sentence naming it. No execution outlasts CloudFormation's hour.
  */
-function waiterDefinition(scope: Construct, isComplete: lambda.IFunction, pollSeconds: number): sfn.IChainable {
-  const refusedForConcurrency: sfn.RetryProps = {
-    errors: ['Lambda.TooManyRequestsException'],
-    interval: Duration.seconds(1),
-    backoffRate: 2,
-    maxDelay: Duration.minutes(1),
-    jitterStrategy: sfn.JitterType.FULL,
-    maxAttempts: WAITER_THROTTLE_RETRIES,
+function waiterDefinition(isCompleteArn: string, pollSeconds: number): Record<string, unknown> {
+  const retry = [
+    // Lambda's own faults, as Step Functions advises retrying them.
+    {
+      ErrorEquals: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+      IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2,
+    },
+    // No concurrency left: waits of up to 1, 2, 4, ... 32 seconds, then up to a minute each.
+    {
+      ErrorEquals: ['Lambda.TooManyRequestsException'],
+      IntervalSeconds: 1, MaxAttempts: WAITER_THROTTLE_RETRIES, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL',
+    },
+  ];
+  return {
+    StartAt: 'Poll',
+    States: {
+      'Poll': {
+        Type: 'Task', Resource: isCompleteArn, ResultPath: '$.Answered', Retry: retry,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Error', Next: 'Answer failure' }],
+        Next: 'Answered?',
+      },
+      'Answered?': { Type: 'Choice', Choices: [{ Variable: '$.Answered', BooleanEquals: true, Next: 'Done' }], Default: 'Wait' },
+      'Wait': { Type: 'Wait', Seconds: pollSeconds, Next: 'Poll' },
+      'Done': { Type: 'Succeed' },
+      'Answer failure': { Type: 'Task', Resource: isCompleteArn, Retry: retry, End: true },
+    },
+    TimeoutSeconds: LIMITS.maxServiceTimeoutSeconds,
   };
-  const answerFailure = new tasks.LambdaInvoke(scope, 'Answer failure', { lambdaFunction: isComplete, payloadResponseOnly: true })
-    .addRetry(refusedForConcurrency);
-  const poll = new tasks.LambdaInvoke(scope, 'Poll', { lambdaFunction: isComplete, payloadResponseOnly: true, resultPath: '$.Answered' })
-    .addRetry(refusedForConcurrency)
-    .addCatch(answerFailure, { resultPath: '$.Error' });
-  const wait = new sfn.Wait(scope, 'Wait', { time: sfn.WaitTime.duration(Duration.seconds(pollSeconds)) });
-  return poll.next(new sfn.Choice(scope, 'Answered?')
-    .when(sfn.Condition.booleanEquals('$.Answered', true), new sfn.Succeed(scope, 'Done'))
-    .otherwise(wait.next(poll)));
 }
 
 /** The poll interval in whole seconds. */
