@@ -37,10 +37,10 @@ export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext
   const budgetMs = context ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : undefined;
   const outcome = await withinTime(handleEvent(event), budgetMs);
   let answer: Answer;
-  if ('error' in outcome) {
-    answer = failed(event, (outcome.error as Error).message);
-  } else if (outcome.value === undefined) {
+  if (outcome === 'out-of-time') {
     answer = failed(event, outOfTimeError(contextOf(event), budgetMs! / 1000).message);
+  } else if ('error' in outcome) {
+    answer = failed(event, (outcome.error as Error).message);
   } else if (outcome.value.WaitStartedAt === undefined) {
     answer = succeeded(outcome.value);
   } else {
@@ -110,21 +110,21 @@ function succeeded(response: OnEventResponse): Answer {
  * way), else the request id.
  */
 function failed(request: ResourceEvent, reason: string): Answer {
-  const name = request.ResourceProperties?.ServiceName;
+  const name: unknown = request.ResourceProperties.ServiceName;
   const createdId = typeof name === 'string' && name.length <= LIMITS.serviceNameMaxLength && LIMITS.serviceNamePattern.test(name) ? name : request.RequestId;
   return { status: 'FAILED', physicalResourceId: request.RequestType === 'Create' ? createdId : request.PhysicalResourceId, reason };
 }
 
 function contextOf(request: ResourceEvent): Context {
-  return { serviceName: String(request.ResourceProperties?.ServiceName), region: process.env.AWS_REGION ?? 'an unknown region' };
+  return { serviceName: String(request.ResourceProperties.ServiceName), region: process.env.AWS_REGION ?? 'an unknown region' };
 }
 
-/** The work's value or error; `{ value: undefined }` when `budgetMs` passed first. */
-async function withinTime<T>(work: Promise<T>, budgetMs: number | undefined): Promise<{ value: T | undefined } | { error: unknown }> {
+/** The work's value or error, or `'out-of-time'` when `budgetMs` passed first. */
+async function withinTime<T>(work: Promise<T>, budgetMs: number | undefined): Promise<{ value: T } | { error: unknown } | 'out-of-time'> {
   let timer: NodeJS.Timeout | undefined;
-  const outOfTime = new Promise<{ value: undefined }>(resolve => {
+  const outOfTime = new Promise<'out-of-time'>(resolve => {
     if (budgetMs !== undefined) {
-      timer = setTimeout(() => resolve({ value: undefined }), Math.max(0, budgetMs));
+      timer = setTimeout(() => resolve('out-of-time'), budgetMs);
     }
   });
   try {

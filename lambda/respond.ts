@@ -13,8 +13,6 @@ export const MAX_RESPONSE_BYTES = 4096;
 /** Attempts of the PUT, first one included; waits of 1, 2, 4, 8 seconds between them. */
 export const PUT_ATTEMPTS = 5;
 
-/** Longest a PUT attempt may take. */
-const PUT_TIMEOUT_MS = 10_000;
 
 /** What the handler decided for a request. */
 export type Answer =
@@ -29,25 +27,24 @@ export type Request = Pick<CloudFormationCustomResourceEvent, 'StackId' | 'Reque
  * never is (`decide.ts` keeps each attribute short).
  */
 export function responseBody(request: Request, answer: Answer): string {
-  const body = (reason?: string) => JSON.stringify({
+  const fields = {
     Status: answer.status,
-    ...(reason === undefined ? {} : { Reason: reason }),
     PhysicalResourceId: answer.physicalResourceId,
     StackId: request.StackId,
     RequestId: request.RequestId,
     LogicalResourceId: request.LogicalResourceId,
-    ...(answer.status === 'SUCCESS' && answer.data ? { Data: answer.data } : {}),
-  });
+  };
   if (answer.status === 'SUCCESS') {
-    return body();
+    return JSON.stringify(answer.data ? { ...fields, Data: answer.data } : fields);
   }
-  const room = MAX_RESPONSE_BYTES - Buffer.byteLength(body(''));
-  return body(truncate(answer.reason, room));
+  const room = MAX_RESPONSE_BYTES - Buffer.byteLength(JSON.stringify({ ...fields, Reason: '' }));
+  return JSON.stringify({ ...fields, Reason: truncate(answer.reason, room) });
 }
 
-/** Time of the waits between attempts, replaceable by tests. */
+/** The waits between attempts, and the longest an attempt may take; replaceable by tests. */
 export const putTiming = {
   sleep: (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms)),
+  attemptTimeoutMs: 10_000,
 };
 
 /**
@@ -83,13 +80,13 @@ function put(url: string, body: string): Promise<number> {
       method: 'PUT',
       // An empty content type, as S3 presigned URLs for CloudFormation expect.
       headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
-      timeout: PUT_TIMEOUT_MS,
+      timeout: putTiming.attemptTimeoutMs,
     }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode ?? 0));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`no answer from CloudFormation's response URL within ${PUT_TIMEOUT_MS / 1000} seconds`)));
+    request.on('timeout', () => request.destroy(new Error(`no answer from CloudFormation's response URL within ${putTiming.attemptTimeoutMs / 1000} seconds`)));
     request.on('error', reject);
     request.end(body);
   });

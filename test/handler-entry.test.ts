@@ -110,6 +110,11 @@ function event(requestType: 'Create' | 'Update' | 'Delete', properties: Record<s
   }
 }
 
+/** The handler's log lines, parsed. */
+function steps(): Array<Record<string, unknown>> {
+  return logs.map(line => JSON.parse(line));
+}
+
 /** The input onEvent gave the waiter. */
 function waiterInput(): WaiterInput {
   const calls = stepFunctions.commandCalls(StartExecutionCommand);
@@ -134,6 +139,7 @@ describe('onEvent', () => {
     const input = waiterInput();
     expect(input).toMatchObject({ ...event('Create'), PhysicalResourceId: SERVICE, Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
     expect(typeof input.WaitStartedAt).toBe('number');
+    expect(steps().slice(-1)).toEqual([{ step: 'waiter-started', serviceName: SERVICE }]);
   });
 
   test('without the wait: one SUCCESS PUT with the attributes, and no waiter', async () => {
@@ -161,6 +167,8 @@ describe('onEvent', () => {
     await onEvent(event('Delete'));
 
     expect(puts.map(p => [p.body.Status, p.body.PhysicalResourceId])).toEqual([['SUCCESS', SERVICE]]);
+    expect(puts[0].body).not.toHaveProperty('Data');
+    expect(steps()).toEqual([{ step: 'delete', physicalResourceId: SERVICE }, { step: 'answered', status: 'SUCCESS' }]);
     expect(proton.calls()).toHaveLength(0);
     expect(stepFunctions.calls()).toHaveLength(0);
   });
@@ -173,6 +181,37 @@ describe('onEvent', () => {
     expect(puts).toHaveLength(1);
     expect(puts[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(puts[0].body.Reason).toMatch(/^Nothing to cancel: the pipeline deployment of Proton service 'my-service' in eu-west-1 is SUCCEEDED/);
+    expect(steps().slice(-1)).toEqual([{ step: 'answered', status: 'FAILED', reason: puts[0].body.Reason }]);
+  });
+
+  test.each([
+    ['a name of 100 characters', 'a'.repeat(100), 'a'.repeat(100)],
+    ['a name of 101 characters', 'a'.repeat(101), 'request id'],
+    ['a number', 42, 'request id'],
+  ])('a failed Create with %s as ServiceName has the physical id it would have', async (_, name, expected) => {
+    proton.on(GetServiceCommand).resolves(service('SUCCEEDED'));
+
+    await onEvent({ ...event('Create', { FailIfNothingToCancel: 'true' }), ResourceProperties: { ...event('Create').ResourceProperties, ServiceName: name, FailIfNothingToCancel: 'true' } } as unknown as ResourceEvent);
+
+    expect(puts[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: expected === 'request id' ? event('Create').RequestId : expected });
+  });
+
+  test('a failed rename keeps the old physical id, not the new name', async () => {
+    proton.on(GetServiceCommand).rejects(Object.assign(new Error('no such service'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 400 } }));
+
+    await onEvent(event('Update', { ServiceName: 'new-name' }));
+
+    expect(puts[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
+  });
+
+  test('work that ends in time leaves no timer behind', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      await onEvent(event('Delete'), { getRemainingTimeInMillis: () => 60_000 });
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   test('a Create with an invalid service name fails under the request id, before any call', async () => {
@@ -213,7 +252,7 @@ describe('onEvent', () => {
     await onEvent(event('Create'));
 
     expect(puts).toEqual([]);
-    expect(logs.map(line => JSON.parse(line).step)).toContain('waiter-already-started');
+    expect(steps().slice(-1)).toEqual([{ step: 'waiter-already-started', requestId: event('Create').RequestId }]);
   });
 
   test('work that outlasts the function answers FAILED before the function times out', async () => {
@@ -326,6 +365,39 @@ describe('the answer', () => {
 
     expect(puts).toHaveLength(PUT_ATTEMPTS);
     expect(sleeps).toEqual([1000, 2000, 4000, 8000]);
+  });
+
+  test('a redirect is a refusal, not retried', async () => {
+    statuses = [300];
+
+    await expect(onEvent(event('Delete'))).rejects.toThrow("Could not send the SUCCESS answer to CloudFormation's response URL after 1 attempt(s): HTTP 300");
+    expect(steps().slice(-1)).toEqual([{
+      step: 'answer-failed', status: 'SUCCESS', error: "Could not send the SUCCESS answer to CloudFormation's response URL after 1 attempt(s): HTTP 300",
+    }]);
+  });
+
+  test('an attempt with no answer is given up after its timeout, and retried', async () => {
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>(resolve => silent.listen(0, '127.0.0.1', resolve));
+    const timeoutBefore = putTiming.attemptTimeoutMs;
+    putTiming.attemptTimeoutMs = 50;
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/slow`;
+      await expect(onEvent({ ...event('Delete'), ResponseURL: url } as ResourceEvent))
+        .rejects.toThrow(`after ${PUT_ATTEMPTS} attempt(s): no answer from CloudFormation's response URL within 0.05 seconds`);
+      expect(sleeps).toHaveLength(PUT_ATTEMPTS - 1);
+    } finally {
+      putTiming.attemptTimeoutMs = timeoutBefore;
+      silent.closeAllConnections();
+      await new Promise<void>(resolve => silent.close(() => resolve()));
+    }
+  });
+
+  test('the wait between attempts is real time', async () => {
+    jest.restoreAllMocks();
+    const started = Date.now();
+    await putTiming.sleep(30);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
   });
 
   test('a server error then a success is one answer received', async () => {
