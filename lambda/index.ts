@@ -97,7 +97,8 @@ async function answerAndLog(request: ResourceEvent, answer: Answer): Promise<voi
     log('answer-failed', { status: answer.status, error: (error as Error).message });
     throw error;
   }
-  log('answered', answer.status === 'FAILED' ? { status: answer.status, reason: answer.reason } : { status: answer.status });
+  // A SUCCESS has no reason: JSON leaves the undefined out.
+  log('answered', { status: answer.status, reason: (answer as { reason?: string }).reason });
 }
 
 function succeeded(response: OnEventResponse): Answer {

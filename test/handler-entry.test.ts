@@ -393,6 +393,13 @@ describe('the answer', () => {
     }
   });
 
+  test('an https URL is sent with TLS: to a plain HTTP server, the handshake fails', async () => {
+    const url = responseUrl.replace('http://', 'https://');
+
+    await expect(onEvent({ ...event('Delete'), ResponseURL: url } as ResourceEvent)).rejects.toThrow(`after ${PUT_ATTEMPTS} attempt(s)`);
+    expect(puts).toEqual([]);
+  });
+
   test('the wait between attempts is real time', async () => {
     jest.restoreAllMocks();
     const started = Date.now();
