@@ -333,6 +333,13 @@ describe('isComplete', () => {
       + 'with Sandbox.Timedout (Task timed out after 360.00 seconds); deploy again later.');
   });
 
+  test('a caught error with neither name nor cause still says the poll failed', async () => {
+    await isComplete(input({ Error: {} }));
+
+    expect(puts[0].body.Reason).toBe("The wait for the pipeline deployment of Proton service 'my-service' in eu-west-1 stopped: its poll failed in AWS Lambda "
+      + 'with an unknown error; deploy again later.');
+  });
+
   test('an answer CloudFormation refuses throws, for the waiter to catch', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLED'));
     statuses = [403];

@@ -5,7 +5,7 @@ import { timing } from '../lambda/retry';
 
 // Many instances created at once against a Proton that throttles per
 // operation (token buckets), in virtual time: each instance runs the handler's
-// onEvent, then isComplete every poll interval as the provider framework's
+// handleEvent, then checkComplete every poll interval as the provider's
 // waiter does. The SDK's own retries (standard mode: up to 5 attempts, full
 // jitter from a 500 ms throttling base, 20 s cap) are emulated in the mock,
 // since the mock replaces the SDK's middleware.
