@@ -111,6 +111,44 @@ describe('CancelPipelineDeployment', () => {
   });
 
   describe('provider', () => {
+    test('the waiter polls, waits and answers failures as its definition says, state by state', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+
+      // WHEN the definition is read with the isComplete function's ARN as a placeholder
+      const template = Template.fromStack(stack).toJSON();
+      const [machine] = Object.values(template.Resources as Record<string, { Type: string; Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } } }>)
+        .filter(resource => resource.Type === 'AWS::StepFunctions::StateMachine');
+      const parts = machine.Properties.DefinitionString['Fn::Join'][1];
+      const definition = JSON.parse(parts.map(part => typeof part === 'string' ? part : 'ISCOMPLETE').join(''));
+      const isCompleteId = Object.keys(template.Resources).find(id => id.startsWith('CancelPipelineDeploymentProviderIsComplete'));
+      expect(parts.filter(part => typeof part !== 'string')).toEqual([{ 'Fn::GetAtt': [isCompleteId, 'Arn'] }, { 'Fn::GetAtt': [isCompleteId, 'Arn'] }]);
+
+      // THEN
+      const retry = [
+        {
+          ErrorEquals: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
+          IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2,
+        },
+        { ErrorEquals: ['Lambda.TooManyRequestsException'], IntervalSeconds: 1, MaxAttempts: 20, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+      ];
+      expect(definition).toEqual({
+        StartAt: 'Poll',
+        States: {
+          'Poll': {
+            Type: 'Task', Resource: 'ISCOMPLETE', ResultPath: '$.Answered', Retry: retry,
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Error', Next: 'Answer failure' }],
+            Next: 'Answered?',
+          },
+          'Answered?': { Type: 'Choice', Choices: [{ Variable: '$.Answered', BooleanEquals: true, Next: 'Done' }], Default: 'Wait' },
+          'Wait': { Type: 'Wait', Seconds: 15, Next: 'Poll' },
+          'Done': { Type: 'Succeed' },
+          'Answer failure': { Type: 'Task', Resource: 'ISCOMPLETE', Retry: retry, End: true },
+        },
+        TimeoutSeconds: 3600,
+      });
+    });
+
     test('one provider serves every instance in a stack', () => {
       // GIVEN
       const stack = newStack();
