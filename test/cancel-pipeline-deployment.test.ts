@@ -149,6 +149,25 @@ describe('CancelPipelineDeployment', () => {
       });
     });
 
+    test('onEvent knows the waiter and may start it, before it can run; the waiter runs as Step Functions', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+
+      const template = Template.fromStack(stack);
+      const [waiterId] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+      const onEvent = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onEvent' } }));
+      expect(onEvent).toHaveLength(1);
+      expect(onEvent[0][1].Properties.Environment.Variables).toEqual({ WAITER_STATE_MACHINE_ARN: { Ref: waiterId } });
+      const [policyId, policy] = Object.entries(template.findResources('AWS::IAM::Policy', {
+        Properties: { PolicyDocument: { Statement: [Match.objectLike({ Action: 'states:StartExecution' })] } },
+      }))[0];
+      expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: waiterId } }]);
+      expect(onEvent[0][1].DependsOn).toContain(policyId);
+      const waiterRoleId = template.toJSON().Resources[waiterId].Properties.RoleArn['Fn::GetAtt'][0];
+      expect(template.toJSON().Resources[waiterRoleId].Properties.AssumeRolePolicyDocument.Statement)
+        .toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' } }]);
+    });
+
     test('one provider serves every instance in a stack', () => {
       // GIVEN
       const stack = newStack();
