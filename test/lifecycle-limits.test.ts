@@ -134,13 +134,15 @@ describe('Lambda concurrency', () => {
 
 describe('a provider that invokes no function synchronously, under a low concurrency', () => {
   test('one slot: the waiter\'s first poll, refused while OnEvent holds the slot, goes through its Retry, and the Create succeeds', async () => {
-    const cfn = await LocalCloudFormation.start({ assemblyDir, stackName: 'Probe', protonEndpoint: 'http://127.0.0.1:9', lambdaConcurrency: 1 });
+    // Each invocation holds its slot a second longer than its code runs, so OnEvent still holds
+    // it when the execution it started runs its first Poll.
+    const cfn = await LocalCloudFormation.start({ assemblyDir, stackName: 'Probe', protonEndpoint: 'http://127.0.0.1:9', lambdaConcurrency: 1, invocationOverheadMs: 1000 });
     try {
       const [create] = (await cfn.createStack()).requests;
 
       expect(create.response).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'probe' });
       expect(cfn.lambda.peakConcurrency).toBe(1);
-      // OnEvent starts the execution while it runs: the first poll finds its slot taken.
+      // OnEvent starts the execution while it runs: the first poll finds the slot taken.
       const [execution] = create.executions;
       expect(execution.events.slice(0, 3)).toEqual([
         { kind: 'task', state: 'Poll', attempt: 1 },
