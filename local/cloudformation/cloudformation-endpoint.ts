@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'crypto';
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import { LocalServer } from './local-server';
 
 const XMLNS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
 
@@ -38,33 +38,22 @@ export interface CloudFormationCall {
 export class LocalCloudFormationEndpoint {
   static async start(stack: StackView): Promise<LocalCloudFormationEndpoint> {
     const endpoint = new LocalCloudFormationEndpoint(stack);
-    await new Promise<void>((resolve, reject) => {
-      endpoint.server.once('error', reject);
-      endpoint.server.listen(0, '127.0.0.1', () => resolve());
-    });
+    endpoint.server = await LocalServer.start((req, body, res) => endpoint.handle(req, body, res));
     return endpoint;
   }
 
   readonly calls: CloudFormationCall[] = [];
-  private readonly server: http.Server;
+  private server!: LocalServer;
 
-  private constructor(private readonly stack: StackView) {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => { body += chunk; });
-      req.on('end', () => this.handle(req, body, res));
-    });
-  }
+  private constructor(private readonly stack: StackView) {}
 
   /** Base URL, for `AWS_ENDPOINT_URL_CLOUDFORMATION`. */
   get endpoint(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.server.url;
   }
 
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await this.server.stop();
   }
 
   private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {

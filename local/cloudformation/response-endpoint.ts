@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'crypto';
 import * as http from 'http';
-import { AddressInfo } from 'net';
 import { Clock } from './clock';
+import { LocalServer } from './local-server';
 
 /** One request made to a response URL. */
 export interface CapturedResponse {
@@ -24,30 +24,21 @@ export interface CapturedResponse {
 export class LocalResponseEndpoint {
   static async start(clock: Clock): Promise<LocalResponseEndpoint> {
     const endpoint = new LocalResponseEndpoint(clock);
-    await new Promise<void>((resolve, reject) => {
-      endpoint.server.once('error', reject);
-      endpoint.server.listen(0, '127.0.0.1', () => resolve());
-    });
+    endpoint.server = await LocalServer.start((req, body, res) => endpoint.handle(req, body, res));
     return endpoint;
   }
 
   /** Requests to URLs that were never open, or no longer are (answered 403). */
   readonly refused: Array<{ readonly method?: string; readonly path: string }> = [];
-  private readonly server: http.Server;
+  private server!: LocalServer;
   /** Captured requests by path and query of each open URL. */
   private readonly open = new Map<string, CapturedResponse[]>();
 
-  private constructor(private readonly clock: Clock) {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
-    });
-  }
+  private constructor(private readonly clock: Clock) {}
 
   /** Base URL of the endpoint, for the response URLs. */
   get endpoint(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.server.url;
   }
 
   /**
@@ -67,9 +58,7 @@ export class LocalResponseEndpoint {
   }
 
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await this.server.stop();
   }
 
   private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {

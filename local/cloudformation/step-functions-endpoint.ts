@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'crypto';
 import * as http from 'http';
-import { AddressInfo } from 'net';
+import { LocalServer } from './local-server';
 import { LocalStepFunctions, StepFunctionsApiError } from './step-functions';
 
 const TARGET_PREFIX = 'AWSStepFunctions.';
@@ -37,27 +37,18 @@ export interface StepFunctionsCall {
 export class LocalStepFunctionsEndpoint {
   static async start(stepFunctions: LocalStepFunctions, options: LocalStepFunctionsEndpointOptions): Promise<LocalStepFunctionsEndpoint> {
     const endpoint = new LocalStepFunctionsEndpoint(stepFunctions, options);
-    await new Promise<void>((resolve, reject) => {
-      endpoint.server.once('error', reject);
-      endpoint.server.listen(0, '127.0.0.1', () => resolve());
-    });
+    endpoint.server = await LocalServer.start((req, body, res) => endpoint.handle(req, body, res));
     return endpoint;
   }
 
   readonly calls: StepFunctionsCall[] = [];
-  private readonly server: http.Server;
+  private server!: LocalServer;
 
-  private constructor(private readonly stepFunctions: LocalStepFunctions, private readonly options: LocalStepFunctionsEndpointOptions) {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => { body += chunk; });
-      req.on('end', () => this.handle(req, body, res));
-    });
-  }
+  private constructor(private readonly stepFunctions: LocalStepFunctions, private readonly options: LocalStepFunctionsEndpointOptions) {}
 
   /** Base URL, for `AWS_ENDPOINT_URL_SFN`. */
   get endpoint(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.server.url;
   }
 
   /** The tag of an execution with this input: none when the input is not what `tagOf` reads. */
@@ -70,9 +61,7 @@ export class LocalStepFunctionsEndpoint {
   }
 
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await this.server.stop();
   }
 
   private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
