@@ -1,182 +1,247 @@
 /**
- * What a request of `Custom::ProtonCancelPipelineDeployment` does:
- * `handleEvent` sends the cancel, `checkComplete` is one poll of the wait for
- * a final status. Both return data or throw; `index.ts` answers CloudFormation.
+ * What a Create or Update of `Custom::ProtonCancelPipelineDeployment` does,
+ * one waiter step at a time: `step` takes the waiter's state and returns it
+ * with either the next `Progress` (poll again after the interval) or the
+ * `Answer`, decided once. `index.ts` sends the answer.
+ *
+ * A transient fault never decides: a step that meets throttling, a server
+ * fault or a dropped connection returns its progress unchanged and is taken
+ * again at the next interval.
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { ATTRIBUTE, Attributes, DEFAULTS, ResourceProperties } from '../lib/contract';
 import { firstStep, isFinal, isKnownStatus, toAttributes } from './decide';
 import {
-  Context, explainProtonError, invalidPropertyError, isTransient, noPipelineError, noServiceError, notCancelledError, nothingToCancelError, timeoutError,
+  Context, explainProtonError, invalidPropertyError, isFault, noPipelineError, noServiceError, notCancelledError, nothingToCancelError, timeoutError,
 } from './errors';
+import type { Answer } from './respond';
 import { retryKind, timing, withRetries } from './retry';
 import { cancelPipelineDeployment, getPipeline, getStackStatus, PipelineState } from './sdk';
 import { propertyProblem } from './validate';
 
-/**
- * How long `onEvent` keeps retrying throttled calls (first read, cancel), with
- * full jitter: long enough for 400 instances created at once to get through
- * Proton's rate limits, short enough to end inside the function's timeout.
- * An object so that the load test can compare windows.
- */
-export const THROTTLE_RETRY = { onEventMs: 180_000 };
-
 export type ResourceEvent = CloudFormationCustomResourceEvent & { ResourceProperties: ResourceProperties };
 
-export interface OnEventResponse {
-  readonly PhysicalResourceId: string;
+/** A request as the waiter carries it: everything but its `ResponseURL`, which only the provider's functions may read. */
+export type WaiterRequest = ResourceEvent extends infer E ? E extends unknown ? Omit<E, 'ResponseURL'> : never : never;
+
+/** How far a request has come; kept in the waiter's state between steps. */
+export interface Progress {
+  /** Epoch milliseconds the request reached the provider: the wait's `timeout` counts from it. */
+  readonly StartedAt: number;
+  /** `start` until the first step (read, cancel) is done, then `wait`. */
+  readonly Phase: 'start' | 'wait';
+  /** A cancel went out and its answer never came back: Proton may have taken it. */
+  readonly CancelMayHaveLanded?: boolean;
+  /** From the first step, for the wait: the answer's physical id and attributes. */
+  readonly PhysicalResourceId?: string;
   readonly Data?: Attributes;
-  /** Epoch milliseconds; present when the waiter must poll for a final status. */
-  readonly WaitStartedAt?: number;
 }
 
-export type IsCompleteRequest = ResourceEvent & Partial<OnEventResponse>;
+/** The waiter's state: the request, its progress, and once decided, its answer (or the error the waiter caught). */
+export type WaiterState = WaiterRequest & {
+  readonly Progress?: Progress;
+  readonly Answer?: Answer;
+  readonly Error?: { readonly Error?: string; readonly Cause?: string };
+};
 
-export interface IsCompleteResponse {
-  readonly IsComplete: boolean;
-  /** Merged over the `handleEvent` data, whose `CancellationRequested` stands. */
-  readonly Data?: Omit<Attributes, typeof ATTRIBUTE.cancellationRequested>;
-}
+/**
+ * How long the first step is repeated after server faults and dropped
+ * connections: long enough for a passing fault, short enough that a Proton
+ * answering only faults fails the stack in minutes. Throttling is repeated
+ * until the timeout; an endpoint that cannot be reached at all fails at once.
+ */
+export const FAULT_WINDOW_MS = 120_000;
+
+/** Statuses a cancel of ours leads to: CANCELLING, then CANCELLED, or FAILED when the cancel fails. */
+const AFTER_CANCEL = ['CANCELLING', 'CANCELLED', 'FAILED'];
 
 interface Options extends Context {
-  /** `timing.now()` until which throttled calls are retried in place. */
-  readonly throttledUntil: number;
   readonly waitForFinalStatus: boolean;
   readonly timeoutSeconds: number;
   readonly failIfNothingToCancel: boolean;
   readonly failUnlessCancelled: boolean;
+  /** Epoch milliseconds past which the wait has timed out. */
+  readonly deadline: number;
 }
 
-export async function handleEvent(event: ResourceEvent): Promise<OnEventResponse> {
-  switch (event.RequestType) {
-    case 'Create':
-      return startCancel(valid(event, THROTTLE_RETRY.onEventMs));
-    case 'Update':
-      return update(event);
-    case 'Delete':
-      // Nothing to undo: a cancelled deployment stays cancelled.
-      log('delete', { physicalResourceId: event.PhysicalResourceId });
-      return { PhysicalResourceId: event.PhysicalResourceId };
+/** A step's outcome: wait and step again with this progress, or the answer. */
+type Outcome = Progress | Answer;
+
+/**
+ * One step of the waiter for a Create or Update.
+ *
+ * @param arrivedAt when the request reached the provider (read once, at the first step)
+ */
+export async function step(state: WaiterState, arrivedAt: () => Promise<number | undefined>): Promise<WaiterState> {
+  const progress: Progress = state.Progress ?? { StartedAt: await startTime(arrivedAt), Phase: 'start' };
+  const opts = options(state, progress);
+  let outcome: Outcome;
+  try {
+    outcome = progress.Phase === 'start' ? await first(state, opts, progress) : await poll(opts, progress);
+  } catch (error) {
+    outcome = failed(state, (error as Error).message);
   }
+  return isAnswer(outcome) ? { ...state, Progress: progress, Answer: outcome } : { ...state, Progress: outcome };
 }
 
-export async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
-  switch (event.RequestType) {
-    case 'Create':
+/**
+ * A FAILED answer. A Create that fails gets the service name as its physical
+ * id when the name is valid (the Delete of the rollback makes no call either
+ * way), else the request id.
+ */
+export function failed(request: WaiterRequest, reason: string): Answer {
+  const name = request.ResourceProperties.ServiceName;
+  const createdId = propertyProblem({ ServiceName: name }) === undefined ? name : request.RequestId;
+  return { status: 'FAILED', physicalResourceId: request.RequestType === 'Create' ? createdId : request.PhysicalResourceId, reason };
+}
+
+async function first(state: WaiterState, opts: Options, progress: Progress): Promise<Outcome> {
+  switch (state.RequestType) {
+    case 'Create': {
+      const problem = propertyProblem(state.ResourceProperties);
+      if (problem !== undefined) {
+        throw invalidPropertyError(opts, problem);
+      }
+      return startCancel(opts, progress);
+    }
     case 'Update':
-      // A throttled poll is repeated by the waiter, not retried in place.
-      return event.WaitStartedAt === undefined ? { IsComplete: true } : poll(options(event, 0), event.WaitStartedAt);
+      return update(state, opts, progress);
     case 'Delete':
-      return { IsComplete: true };
+      // onEvent answers Deletes itself; nothing to undo either way.
+      return { status: 'SUCCESS', physicalResourceId: state.PhysicalResourceId };
   }
 }
 
 /**
- * Update: cancels again only when `Trigger` changed and the stack is not
- * rolling back; every other Update reports the pipeline as it is, and the
- * changed options apply to the next cancel.
+ * Update: cancels again only when `Trigger` (or the service name) changed and
+ * the stack status was read as a forward update. Every other Update reports
+ * the pipeline as it is and never fails: a rollback, an unreadable stack
+ * status, a change of options only.
  */
-async function update(event: ResourceEvent & { OldResourceProperties: Record<string, unknown> }): Promise<OnEventResponse> {
-  const problem = propertyProblem(event.ResourceProperties);
+async function update(state: WaiterState & { OldResourceProperties: Record<string, unknown> }, opts: Options, progress: Progress): Promise<Outcome> {
+  const problem = propertyProblem(state.ResourceProperties);
   // A new service name comes as an Update too: the new physical id in the answer makes it a replacement.
-  const cancelAsked = event.OldResourceProperties.Trigger !== event.ResourceProperties.Trigger
-    || event.OldResourceProperties.ServiceName !== event.ResourceProperties.ServiceName;
-  // The stack status is read only when it changes the outcome: a rollback never fails, never cancels.
-  const rollingBack = (problem !== undefined || cancelAsked) && await isRollingBack(event.StackId);
-  if (!rollingBack && problem !== undefined) {
-    throw invalidPropertyError(options(event, 0), problem);
+  const cancelAsked = state.OldResourceProperties.Trigger !== state.ResourceProperties.Trigger
+    || state.OldResourceProperties.ServiceName !== state.ResourceProperties.ServiceName;
+  if (problem === undefined && !cancelAsked) {
+    return reportOnly(opts, progress);
   }
-  const opts = options(event, THROTTLE_RETRY.onEventMs);
-  return cancelAsked && !rollingBack ? startCancel(opts) : reportOnly(opts, rollingBack ? 'rollback-read-failed' : 'report-read-failed');
+  let stackStatus: string | undefined;
+  try {
+    stackStatus = await getStackStatus(state.StackId);
+  } catch (error) {
+    if (isPassing(error, progress, opts)) {
+      log('stack-status-repeat', { error: (error as Error).message });
+      return progress;
+    }
+    log('stack-status-unknown', { error: (error as Error).message });
+  }
+  if (stackStatus !== 'UPDATE_IN_PROGRESS') {
+    log('report-only', { serviceName: opts.serviceName, stackStatus: stackStatus ?? 'unknown' });
+    return reportOnly(opts, progress);
+  }
+  if (problem !== undefined) {
+    throw invalidPropertyError(opts, problem);
+  }
+  return startCancel(opts, progress);
 }
 
 /**
- * Create and Update: read the pipeline and cancel what is in progress. When
- * the read stays throttled (many instances at once), sends the cancel without
- * it: Proton accepts a cancel only for an IN_PROGRESS deployment, which is the
- * rule the read would apply, and a refused cancel is followed by a read.
+ * Create and Update: read the pipeline and cancel what is in progress. A
+ * cancel that may have landed before a fault counts as ours when the
+ * pipeline shows a cancel's course.
  */
-async function startCancel(opts: Options): Promise<OnEventResponse> {
+async function startCancel(opts: Options, progress: Progress): Promise<Outcome> {
   let pipeline: PipelineState;
   try {
-    pipeline = await read({ ...opts, throttledUntil: timing.now() });
+    pipeline = await read(opts);
   } catch (error) {
-    if (retryKind((error as Error).cause) !== 'throttled') {
-      throw error;
-    }
-    log('read-throttled', { serviceName: opts.serviceName, next: 'cancel' });
-    return settleOrWait(opts, ...await cancel(opts));
+    return repeatOrThrow(error, opts, progress);
   }
-  const next = firstStep(pipeline.deploymentStatus);
+  const ours = progress.CancelMayHaveLanded === true && AFTER_CANCEL.includes(pipeline.deploymentStatus);
+  const next = ours ? 'ours' : firstStep(pipeline.deploymentStatus);
   log('read', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, next, ...unknown(pipeline) });
 
   switch (next) {
-    case 'cancel':
-      return settleOrWait(opts, ...await cancel(opts));
+    case 'ours':
+      return settleOrWait(opts, progress, pipeline, true);
+    case 'cancel': {
+      let result: [PipelineState, boolean];
+      try {
+        result = await cancel(opts, progress);
+      } catch (error) {
+        const landed = progress.CancelMayHaveLanded || (error as { cancelMayHaveLanded?: boolean }).cancelMayHaveLanded === true;
+        return repeatOrThrow(error, opts, { ...progress, ...(landed ? { CancelMayHaveLanded: true } : {}) });
+      }
+      return settleOrWait(opts, progress, ...result);
+    }
     case 'wait':
-      return settleOrWait(opts, pipeline, false);
+      return settleOrWait(opts, progress, pipeline, false);
     case 'nothing-to-cancel':
       if (opts.failIfNothingToCancel) {
         throw nothingToCancelError(opts, pipeline.deploymentStatus);
       }
-      return respond(opts, pipeline, false);
+      return report(opts, pipeline, false);
   }
 }
 
-/** Reports a final status at once, or hands over to the waiter to poll. */
-function settleOrWait(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): OnEventResponse {
-  const response = respond(opts, pipeline, cancellationRequested);
+/** Reports a final status at once, or goes on to wait for one. */
+function settleOrWait(opts: Options, progress: Progress, pipeline: PipelineState, cancellationRequested: boolean): Outcome {
+  const answer = report(opts, pipeline, cancellationRequested);
   if (isFinal(pipeline.deploymentStatus)) {
     checkOutcome(opts, pipeline.deploymentStatus);
-    return response;
+    return answer;
   }
-  return opts.waitForFinalStatus ? { ...response, WaitStartedAt: Date.now() } : response;
+  return opts.waitForFinalStatus ? { StartedAt: progress.StartedAt, Phase: 'wait', PhysicalResourceId: answer.physicalResourceId, Data: answer.data } : answer;
 }
 
 /**
- * One poll: complete at a final status, fail past the timeout, else ask to be
- * called again. A poll that is throttled, or meets a server fault or an
- * unreachable endpoint, is a poll to repeat while the timeout allows.
+ * One poll: the answer at a final status, a failure past the timeout, else the
+ * same progress. A poll that is throttled, or meets a server fault or an
+ * unreachable endpoint, is repeated while the timeout allows.
  */
-async function poll(opts: Options, waitStartedAt: number): Promise<IsCompleteResponse> {
+async function poll(opts: Options, progress: Progress): Promise<Outcome> {
   let pipeline: PipelineState;
   try {
     pipeline = await read(opts, true);
   } catch (error) {
-    const waitedSeconds = (Date.now() - waitStartedAt) / 1000;
-    if (isRepeatable((error as Error).cause) && waitedSeconds < opts.timeoutSeconds) {
-      log('poll-failed', { serviceName: opts.serviceName, waitedSeconds, error: (error as Error).message });
-      return { IsComplete: false };
+    const cause = (error as Error).cause;
+    if ((retryKind(cause) === 'throttled' || isFault(cause, true)) && Date.now() < opts.deadline) {
+      log('poll-failed', { serviceName: opts.serviceName, waitedSeconds: waited(progress), error: (error as Error).message });
+      return progress;
     }
     throw error;
   }
-  const waitedSeconds = (Date.now() - waitStartedAt) / 1000;
-  log('poll', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, waitedSeconds, ...unknown(pipeline) });
+  log('poll', { serviceName: opts.serviceName, deploymentStatus: pipeline.deploymentStatus, waitedSeconds: waited(progress), ...unknown(pipeline) });
 
   if (isFinal(pipeline.deploymentStatus)) {
     checkOutcome(opts, pipeline.deploymentStatus);
-    // Keep CancellationRequested from onEvent: only the status moved.
+    // Keep CancellationRequested from the first step: only the status moved.
     const { [ATTRIBUTE.cancellationRequested]: _, ...data } = toAttributes(pipeline, false);
-    return { IsComplete: true, Data: data };
+    return { status: 'SUCCESS', physicalResourceId: progress.PhysicalResourceId ?? opts.serviceName, data: { ...progress.Data, ...data } };
   }
-  if (waitedSeconds >= opts.timeoutSeconds) {
-    throw timeoutError(opts, pipeline.deploymentStatus, waitedSeconds);
+  if (Date.now() >= opts.deadline) {
+    throw timeoutError(opts, pipeline.deploymentStatus, waited(progress));
   }
-  return { IsComplete: false };
+  return progress;
 }
 
 /**
- * An Update that does not cancel (no `Trigger` change, or a stack rollback):
- * report the pipeline as it is and never fail, so that neither a change of
- * options nor a rollback can fail because of this resource.
+ * An Update that does not cancel: report the pipeline as it is and never
+ * fail, so that neither a change of options nor a rollback can fail because
+ * of this resource. A passing fault is waited out like any other.
  */
-async function reportOnly(opts: Options, failedStep: string): Promise<OnEventResponse> {
+async function reportOnly(opts: Options, progress: Progress): Promise<Outcome> {
   try {
-    return respond(opts, await read(opts), false);
+    return report(opts, await read(opts), false);
   } catch (error) {
-    log(failedStep, { serviceName: opts.serviceName, error: (error as Error).message });
+    if (isPassing((error as Error).cause, progress, opts)) {
+      log('report-repeat', { serviceName: opts.serviceName, error: (error as Error).message });
+      return progress;
+    }
+    log('report-read-failed', { serviceName: opts.serviceName, error: (error as Error).message });
     const empty = Object.fromEntries(Object.values(ATTRIBUTE).map(name => [name, ''])) as Attributes;
-    return { PhysicalResourceId: opts.serviceName, Data: { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' } };
+    return { status: 'SUCCESS', physicalResourceId: opts.serviceName, data: { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' } };
   }
 }
 
@@ -184,7 +249,8 @@ async function reportOnly(opts: Options, failedStep: string): Promise<OnEventRes
 async function read(opts: Options, forPoll = false): Promise<PipelineState> {
   let pipeline: Awaited<ReturnType<typeof getPipeline>>;
   try {
-    pipeline = await withRetries(() => getPipeline(opts.serviceName, forPoll), opts.throttledUntil);
+    // Throttling is not retried in place: the step is taken again at the next interval.
+    pipeline = await withRetries(() => getPipeline(opts.serviceName, forPoll), timing.now());
   } catch (error) {
     throw Object.assign(explainProtonError(error, 'GetService', opts), { cause: error });
   }
@@ -200,25 +266,66 @@ async function read(opts: Options, forPoll = false): Promise<PipelineState> {
 /**
  * Sends the cancel; `accepted` says whether Proton took it. When Proton refuses
  * because the deployment finished in the meantime (the race the cancel can
- * lose), reports the status it reached, not accepted.
+ * lose), reports the status it reached, not accepted; when it refuses after an
+ * earlier attempt of ours went unanswered, and the pipeline shows a cancel's
+ * course, that attempt was taken. An error thrown says, as
+ * `cancelMayHaveLanded`, whether Proton may have taken an attempt.
  */
-async function cancel(opts: Options): Promise<[state: PipelineState, accepted: boolean]> {
+async function cancel(opts: Options, progress: Progress): Promise<[state: PipelineState, accepted: boolean]> {
   let answer: PipelineState | undefined;
   try {
-    answer = await withRetries(() => cancelPipelineDeployment(opts.serviceName), opts.throttledUntil);
+    answer = await withRetries(() => cancelPipelineDeployment(opts.serviceName), timing.now());
   } catch (error) {
     const refused = ['ValidationException', 'ConflictException'].includes((error as Error).name);
-    const now = refused ? await read(opts) : undefined;
-    if (now && now.deploymentStatus !== 'IN_PROGRESS') {
-      log('cancel-lost-race', { serviceName: opts.serviceName, deploymentStatus: now.deploymentStatus });
-      return [now, false];
+    const earlierUnanswered = attemptsOf(error) > 1 || progress.CancelMayHaveLanded === true;
+    const landedMark = { cancelMayHaveLanded: earlierUnanswered || !(refused || retryKind(error) === 'throttled') };
+    if (refused) {
+      const now = await readMarked(opts, landedMark);
+      if (earlierUnanswered && AFTER_CANCEL.includes(now.deploymentStatus)) {
+        log('cancel-landed-earlier', { serviceName: opts.serviceName, deploymentStatus: now.deploymentStatus });
+        return [now, true];
+      }
+      if (now.deploymentStatus !== 'IN_PROGRESS') {
+        log('cancel-lost-race', { serviceName: opts.serviceName, deploymentStatus: now.deploymentStatus });
+        return [now, false];
+      }
     }
-    throw explainProtonError(error, 'CancelServicePipelineDeployment', opts);
+    throw Object.assign(explainProtonError(error, 'CancelServicePipelineDeployment', opts), { cause: error }, landedMark);
   }
   // An accepted cancel whose answer lacks the pipeline: read it.
-  const state = answer ?? await read(opts);
+  const state = answer ?? await readMarked(opts, { cancelMayHaveLanded: true });
   log('cancel-sent', { serviceName: opts.serviceName, deploymentStatus: state.deploymentStatus });
   return [state, true];
+}
+
+/** A read after a cancel: a failure carries what is known of the cancel. */
+async function readMarked(opts: Options, mark: { cancelMayHaveLanded: boolean }): Promise<PipelineState> {
+  try {
+    return await read(opts);
+  } catch (error) {
+    throw Object.assign(error as Error, mark);
+  }
+}
+
+/** The first step after a failed call: the same progress when the fault is passing, else the error. */
+function repeatOrThrow(error: unknown, opts: Options, progress: Progress): Progress {
+  if (isPassing((error as Error).cause, progress, opts)) {
+    log('step-repeat', { serviceName: opts.serviceName, error: (error as Error).message });
+    return progress;
+  }
+  throw error;
+}
+
+/**
+ * Whether a failed call of the first step is repeated: throttling until the
+ * timeout, a server fault or dropped connection within `FAULT_WINDOW_MS`.
+ */
+function isPassing(cause: unknown, progress: Progress, opts: Options): boolean {
+  const now = Date.now();
+  if (now >= opts.deadline) {
+    return false;
+  }
+  return retryKind(cause) === 'throttled' || (isFault(cause, false) && now - progress.StartedAt < FAULT_WINDOW_MS);
 }
 
 function checkOutcome(opts: Options, deploymentStatus: string): void {
@@ -227,42 +334,33 @@ function checkOutcome(opts: Options, deploymentStatus: string): void {
   }
 }
 
-function respond(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): OnEventResponse {
+function report(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): Answer & { readonly data: Attributes } {
   // Stable for a service: a new service name replaces the resource.
-  return { PhysicalResourceId: opts.serviceName, Data: toAttributes(pipeline, cancellationRequested) };
+  return { status: 'SUCCESS', physicalResourceId: opts.serviceName, data: toAttributes(pipeline, cancellationRequested) };
 }
 
-async function isRollingBack(stackId: string): Promise<boolean> {
-  try {
-    return await getStackStatus(stackId) === 'UPDATE_ROLLBACK_IN_PROGRESS';
-  } catch (error) {
-    // Without the stack status, treat the update as a forward one.
-    log('stack-status-unknown', { error: (error as Error).message });
-    return false;
-  }
-}
-
-/** The options of a Create, checked before any Proton call. */
-function valid(event: ResourceEvent, throttleRetryMs: number): Options {
-  const opts = options(event, throttleRetryMs);
-  const problem = propertyProblem(event.ResourceProperties);
-  if (problem !== undefined) {
-    throw invalidPropertyError(opts, problem);
-  }
-  return opts;
-}
-
-function options(event: ResourceEvent, throttleRetryMs: number): Options {
-  const props = event.ResourceProperties;
+function options(request: WaiterRequest, progress: Progress): Options {
+  const props = request.ResourceProperties;
+  const timeoutSeconds = props.TimeoutSeconds ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds;
   return {
     serviceName: props.ServiceName,
     region: process.env.AWS_REGION ?? 'an unknown region',
-    throttledUntil: timing.now() + throttleRetryMs,
     waitForFinalStatus: flag(props.WaitForFinalStatus, DEFAULTS.waitForFinalStatus),
-    timeoutSeconds: props.TimeoutSeconds ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds,
+    timeoutSeconds,
     failIfNothingToCancel: flag(props.FailIfNothingToCancel, DEFAULTS.failIfNothingToCancel),
     failUnlessCancelled: flag(props.FailUnlessCancelled, DEFAULTS.failUnlessCancelled),
+    deadline: progress.StartedAt + timeoutSeconds * 1000,
   };
+}
+
+/** When the request arrived; now, if that cannot be read (the wait then counts from now). */
+async function startTime(arrivedAt: () => Promise<number | undefined>): Promise<number> {
+  try {
+    return await arrivedAt() ?? Date.now();
+  } catch (error) {
+    log('arrival-unknown', { error: (error as Error).message });
+    return Date.now();
+  }
 }
 
 /** A boolean property: CloudFormation passes 'true' or 'false'; absent means the default. */
@@ -270,9 +368,16 @@ function flag(value: string | undefined, defaultValue: boolean): boolean {
   return value === undefined ? defaultValue : value === 'true';
 }
 
-/** Whether a failed poll is repeated: throttling, a server fault, an unreachable endpoint. */
-function isRepeatable(error: unknown): boolean {
-  return retryKind(error) === 'throttled' || isTransient(error);
+function waited(progress: Progress): number {
+  return (Date.now() - progress.StartedAt) / 1000;
+}
+
+function attemptsOf(error: unknown): number {
+  return (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+}
+
+function isAnswer(outcome: Outcome): outcome is Answer {
+  return 'status' in outcome;
 }
 
 /** Marks, on a log line, a status outside the published model (reported as final). */

@@ -15,8 +15,11 @@ export interface Context {
 /** Longest part of an AWS error message quoted in ours. */
 const MAX_QUOTED_BYTES = 300;
 
+/** A connection the other side closed without an answer: the endpoint is there, the call may be repeated. */
+const DROPPED_CODES = ['ECONNRESET', 'EPIPE'];
+
 /** Network failures the SDK reports when it cannot get an answer at all. */
-const UNREACHABLE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
+const UNREACHABLE_CODES = [...DROPPED_CODES, 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'];
 
 /**
  * An error meant for the person reading the stack events. Its stack is just the
@@ -84,8 +87,16 @@ export function timeoutError(context: Context, lastStatus: string, waitedSeconds
 
 /** Whether the call failed on Proton's side or on the way: a server fault, or no answer at all. */
 export function isTransient(error: unknown): boolean {
+  return isFault(error, true);
+}
+
+/**
+ * Whether a call met a fault that may pass: a server fault or a dropped
+ * connection, and with `orUnreachable`, an endpoint that did not answer at all.
+ */
+export function isFault(error: unknown, orUnreachable: boolean): boolean {
   const { name, code, status, serverFault } = describe(error);
-  return serverFault || (status !== undefined && status >= 500) || unreachable(name, code);
+  return serverFault || (status !== undefined && status >= 500) || DROPPED_CODES.includes(code) || (orUnreachable && unreachable(name, code));
 }
 
 function unreachable(name: string, code: string): boolean {
@@ -105,22 +116,22 @@ function describe(error: unknown): { name: string; code: string; status?: number
   };
 }
 
-export function outOfTimeError(context: Context, seconds: number): DeploymentError {
-  return new DeploymentError(`The cancel for Proton service '${context.serviceName}' in ${context.region} did not finish within the handler's ${formatDuration(seconds)}: AWS Proton answered too slowly; deploy again later.`);
-}
-
 export function waiterNotStartedError(context: Context, error: unknown): DeploymentError {
-  const { name, message } = describe(error);
-  return new DeploymentError(`The cancel for Proton service '${context.serviceName}' in ${context.region} was sent, but the wait for its final status could not start (AWS Step Functions said ${name}: ${truncate(message, MAX_QUOTED_BYTES)}); deploy again later.`);
+  const { name } = describe(error);
+  return new DeploymentError(`The cancel for Proton service '${context.serviceName}' in ${context.region} was not started: AWS Step Functions refused or did not answer the start of its waiter (${name}); deploy again later.`);
 }
 
-/** The waiter's poll failed in AWS Lambda itself, through every retry of the state machine. */
+/**
+ * A step of the waiter failed in AWS Lambda itself (a timeout, an error the
+ * handler did not expect) after the state machine's retries. Only the error's
+ * name is quoted: its cause holds JSON, a trace and request ids.
+ */
 export function waiterFailedError(context: Context, failure: { readonly Error?: string; readonly Cause?: string }): DeploymentError {
   const error = failure.Error ?? 'an unknown error';
-  const wait = `The wait for the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} stopped`;
-  if (error === 'Lambda.TooManyRequestsException') {
-    return new DeploymentError(`${wait}: AWS Lambda refused to run its poll for want of concurrency (${error}) through every retry; raise the account's Lambda concurrency quota, or set maxConcurrentInstances on the provider so that fewer instances run at once.`);
-  }
-  const cause = failure.Cause ? ` (${truncate(failure.Cause, MAX_QUOTED_BYTES)})` : '';
-  return new DeploymentError(`${wait}: its poll failed in AWS Lambda with ${error}${cause}; deploy again later.`);
+  return new DeploymentError(`The wait for the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} stopped: its step failed in AWS Lambda with ${error}; deploy again later, and if it persists, look for the step's error in the provider's log group.`);
+}
+
+export function responseUrlNotStoredError(context: Context, error: unknown): DeploymentError {
+  const { name } = describe(error);
+  return new DeploymentError(`The cancel for Proton service '${context.serviceName}' in ${context.region} was not started: AWS Systems Manager Parameter Store, which keeps the request's response URL out of the waiter's history, refused or did not answer (${name}); deploy again later.`);
 }

@@ -1,98 +1,113 @@
 /**
  * The provider's Lambda entry points for `Custom::ProtonCancelPipelineDeployment`.
- * No function of the provider invokes another synchronously, so a low Lambda
- * concurrency delays requests instead of failing them:
+ * Every request gets one answer, decided once:
  *
- * - `onEvent` is the ServiceToken, invoked by CloudFormation asynchronously. It
- *   sends the cancel (`cancel.ts`) and answers CloudFormation itself, or, when
- *   a final status must be awaited, starts the waiter state machine.
- * - `isComplete` is the waiter's task: one poll per call. It answers
- *   CloudFormation at a final status, a failure or the timeout, and returns
- *   whether it did. Given the waiter's caught `Error`, it answers FAILED.
+ * - `onEvent` is the ServiceToken, invoked by CloudFormation asynchronously
+ *   (at least once). A Delete it answers itself: the answer follows from the
+ *   request alone. For a Create or Update it keeps the request's response URL
+ *   in Parameter Store and starts the waiter state machine, named after the
+ *   request, with the request less its URL. A second delivery finds both done.
+ * - `isComplete` is the waiter's task. It takes a step (read, cancel, poll) and
+ *   returns the waiter's state, with the answer once it is decided; given the
+ *   answer (or the error the waiter caught), it sends it, the same body at each
+ *   retry, and removes the stored URL.
  */
 import type { Context as LambdaContext } from 'aws-lambda';
-import { Attributes, LIMITS } from '../lib/contract';
-import { checkComplete, handleEvent, IsCompleteRequest, log, OnEventResponse, ResourceEvent } from './cancel';
-import { Context, outOfTimeError, waiterFailedError, waiterNotStartedError } from './errors';
-import { Answer, sendAnswer } from './respond';
-import { startWaiter } from './sdk';
+import { failed, log, ResourceEvent, step, WaiterRequest, WaiterState } from './cancel';
+import { Context, responseUrlNotStoredError, waiterFailedError, waiterNotStartedError } from './errors';
+import { Answer, AnswerNotSent, sendAnswer } from './respond';
+import { timing, withRetries } from './retry';
+import { readResponseUrl, removeResponseUrl, responseUrlStoredAt, startWaiter, storeResponseUrl } from './sdk';
 
-export type { ResourceEvent } from './cancel';
-
-/** The waiter's input: the request, what `onEvent` found, and the waiter's caught error, if any. */
-export type WaiterInput = IsCompleteRequest & {
-  readonly PhysicalResourceId: string;
-  readonly Data: Attributes;
-  readonly WaitStartedAt: number;
-  readonly Error?: { readonly Error?: string; readonly Cause?: string };
-};
+export type { ResourceEvent, WaiterState } from './cancel';
 
 /**
- * Time kept at the end of the function's timeout for a FAILED answer, so that
- * a request never goes unanswered because the function timed out.
+ * How long `onEvent` retries throttled calls (store, start), with full jitter:
+ * long enough for 400 instances created at once to get through the services'
+ * rate limits, short enough to end inside the function's timeout.
  */
+export const THROTTLE_RETRY = { onEventMs: 150_000 };
+
+/** Time kept at the end of `onEvent`'s timeout, past its last PUT attempt. */
 export const ANSWER_MARGIN_MS = 20_000;
 
+/** How long the waiter's answer task retries a failed PUT in place; the state machine then retries the task. */
+export const ANSWER_TASK_PUT_MS = 30_000;
+
 export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext, 'getRemainingTimeInMillis'>): Promise<void> {
-  const budgetMs = context ? context.getRemainingTimeInMillis() - ANSWER_MARGIN_MS : undefined;
-  const outcome = await withinTime(handleEvent(event), budgetMs);
-  let answer: Answer;
-  if (outcome === 'out-of-time') {
-    answer = failed(event, outOfTimeError(contextOf(event), budgetMs! / 1000).message);
-  } else if ('error' in outcome) {
-    answer = failed(event, (outcome.error as Error).message);
-  } else if (outcome.value.WaitStartedAt === undefined) {
-    answer = succeeded(outcome.value);
-  } else {
-    const started = await startWait(event, outcome.value);
-    if (started === true) {
+  const remainingMs = context ? context.getRemainingTimeInMillis() : 6 * 60_000;
+  const answerUntil = Date.now() + remainingMs - ANSWER_MARGIN_MS;
+  if (event.RequestType === 'Delete') {
+    // Nothing to undo: a cancelled deployment stays cancelled. An answer not sent throws, and Lambda delivers again.
+    log('delete', { physicalResourceId: event.PhysicalResourceId });
+    return answerAndLog(event, { status: 'SUCCESS', physicalResourceId: event.PhysicalResourceId }, answerUntil);
+  }
+  const name = parameterName(event.RequestId);
+  const throttledUntil = timing.now() + THROTTLE_RETRY.onEventMs;
+  try {
+    await withRetries(() => storeResponseUrl(name, event.ResponseURL), throttledUntil);
+  } catch (error) {
+    return answerAndLog(event, failed(event, responseUrlNotStoredError(contextOf(event), error).message), answerUntil);
+  }
+  try {
+    await withRetries(() => startWaiter(process.env.WAITER_STATE_MACHINE_ARN!, event.RequestId, JSON.stringify(waiterInput(event))), throttledUntil);
+  } catch (error) {
+    await removeQuietly(name);
+    if ((error as Error).name === 'ExecutionAlreadyExists') {
+      // A second delivery after the waiter ended: it has answered.
+      log('waiter-already-ran', { requestId: event.RequestId });
       return;
     }
-    answer = failed(event, started.message);
-  }
-  await answerAndLog(event, answer);
-}
-
-export async function isComplete(input: WaiterInput): Promise<boolean> {
-  let answer: Answer;
-  if (input.Error) {
-    answer = failed(input, waiterFailedError(contextOf(input), input.Error).message);
-  } else {
-    try {
-      const result = await checkComplete(input);
-      if (!result.IsComplete) {
-        return false;
-      }
-      answer = { status: 'SUCCESS', physicalResourceId: input.PhysicalResourceId, data: { ...input.Data, ...result.Data } };
-    } catch (error) {
-      answer = failed(input, (error as Error).message);
-    }
-  }
-  // A PUT that fails throws: the waiter catches it and tries a FAILED answer.
-  await answerAndLog(input, answer);
-  return true;
-}
-
-/** Starts the waiter: `true`, or the error to answer with. */
-async function startWait(event: ResourceEvent, response: OnEventResponse): Promise<true | Error> {
-  const input = { ...event, PhysicalResourceId: response.PhysicalResourceId, Data: response.Data, WaitStartedAt: response.WaitStartedAt };
-  try {
-    await startWaiter(process.env.WAITER_STATE_MACHINE_ARN!, event.RequestId, JSON.stringify(input));
-  } catch (error) {
-    if ((error as Error).name === 'ExecutionAlreadyExists') {
-      // A retried invocation of a request whose waiter already runs: the waiter answers.
-      log('waiter-already-started', { requestId: event.RequestId });
-      return true;
-    }
-    return waiterNotStartedError(contextOf(event), error);
+    return answerAndLog(event, failed(event, waiterNotStartedError(contextOf(event), error).message), answerUntil);
   }
   log('waiter-started', { serviceName: contextOf(event).serviceName });
-  return true;
 }
 
-async function answerAndLog(request: ResourceEvent, answer: Answer): Promise<void> {
+/** The waiter's task: a step until the answer is decided, then the answer. */
+export async function isComplete(state: WaiterState): Promise<WaiterState | { readonly Answered: string }> {
+  if (state.Answer === undefined && state.Error === undefined) {
+    return step(state, () => responseUrlStoredAt(parameterName(state.RequestId)));
+  }
+  const answer = state.Answer ?? failed(state, waiterFailedError(contextOf(state), state.Error!).message);
+  const name = parameterName(state.RequestId);
+  let responseUrl: string | undefined;
   try {
-    await sendAnswer(request, answer);
+    responseUrl = await readResponseUrl(name);
+  } catch (error) {
+    log('answer-failed', { status: answer.status, error: (error as Error).message });
+    throw new AnswerNotSent(`Could not read the response URL from Parameter Store: ${(error as Error).name}`, false);
+  }
+  if (responseUrl === undefined) {
+    // Removed after a PUT that went through, by an earlier try of this task.
+    log('already-answered', { status: answer.status });
+    return { Answered: answer.status };
+  }
+  try {
+    await answerAndLog({ ...state, ResponseURL: responseUrl }, answer, Date.now() + ANSWER_TASK_PUT_MS);
+  } catch (error) {
+    if ((error as AnswerNotSent).refused) {
+      await removeQuietly(name);
+    }
+    throw error;
+  }
+  await removeQuietly(name);
+  return { Answered: answer.status };
+}
+
+/** The request as the waiter gets it: without its response URL, and the same at every delivery. */
+export function waiterInput(event: ResourceEvent): WaiterRequest {
+  const { ResponseURL: _, ...request } = event;
+  return request;
+}
+
+/** The Parameter Store name of a request's response URL, under this provider's prefix. */
+export function parameterName(requestId: string): string {
+  return `${process.env.RESPONSE_URL_PARAMETER_PREFIX}/${requestId}`;
+}
+
+async function answerAndLog(request: ResourceEvent, answer: Answer, untilMs: number): Promise<void> {
+  try {
+    await sendAnswer(request, answer, untilMs);
   } catch (error) {
     log('answer-failed', { status: answer.status, error: (error as Error).message });
     throw error;
@@ -101,36 +116,15 @@ async function answerAndLog(request: ResourceEvent, answer: Answer): Promise<voi
   log('answered', { status: answer.status, reason: (answer as { reason?: string }).reason });
 }
 
-function succeeded(response: OnEventResponse): Answer {
-  return { status: 'SUCCESS', physicalResourceId: response.PhysicalResourceId, data: response.Data };
-}
-
-/**
- * A FAILED answer. A Create that fails gets the service name as its physical
- * id when the name is valid (the Delete of the rollback makes no call either
- * way), else the request id.
- */
-function failed(request: ResourceEvent, reason: string): Answer {
-  const name: unknown = request.ResourceProperties.ServiceName;
-  const createdId = typeof name === 'string' && name.length <= LIMITS.serviceNameMaxLength && LIMITS.serviceNamePattern.test(name) ? name : request.RequestId;
-  return { status: 'FAILED', physicalResourceId: request.RequestType === 'Create' ? createdId : request.PhysicalResourceId, reason };
-}
-
-function contextOf(request: ResourceEvent): Context {
-  return { serviceName: String(request.ResourceProperties.ServiceName), region: process.env.AWS_REGION ?? 'an unknown region' };
-}
-
-/** The work's value or error, or `'out-of-time'` when `budgetMs` passed first. */
-async function withinTime<T>(work: Promise<T>, budgetMs: number | undefined): Promise<{ value: T } | { error: unknown } | 'out-of-time'> {
-  let timer: NodeJS.Timeout | undefined;
-  const outOfTime = new Promise<'out-of-time'>(resolve => {
-    if (budgetMs !== undefined) {
-      timer = setTimeout(() => resolve('out-of-time'), budgetMs);
-    }
-  });
+/** Removes a stored response URL; a failure is logged, never the answer's. */
+async function removeQuietly(name: string): Promise<void> {
   try {
-    return await Promise.race([work.then(value => ({ value }), error => ({ error })), outOfTime]);
-  } finally {
-    clearTimeout(timer);
+    await removeResponseUrl(name);
+  } catch (error) {
+    log('response-url-not-removed', { error: (error as Error).message });
   }
+}
+
+function contextOf(request: WaiterRequest): Context {
+  return { serviceName: String(request.ResourceProperties.ServiceName), region: process.env.AWS_REGION ?? 'an unknown region' };
 }

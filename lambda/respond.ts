@@ -10,9 +10,8 @@ import { truncate } from './decide';
 /** CloudFormation's cap on a custom resource response. */
 export const MAX_RESPONSE_BYTES = 4096;
 
-/** Attempts of the PUT, first one included; waits of 1, 2, 4, 8 seconds between them. */
-export const PUT_ATTEMPTS = 5;
-
+/** Waits between attempts of the PUT: 1 s, doubling up to this. */
+const MAX_PUT_BACKOFF_MS = 30_000;
 
 /** What the handler decided for a request. */
 export type Answer =
@@ -48,10 +47,23 @@ export const putTiming = {
 };
 
 /**
- * PUTs the answer. A refused PUT (4xx: the URL expired, or was answered) is
- * not retried; a failed connection or a 5xx is, up to `PUT_ATTEMPTS` times.
+ * Why an answer did not reach CloudFormation. `refused` is true when the URL
+ * answered 4xx (expired, or not a URL for a PUT): sending again cannot help.
+ * The message never holds the URL.
  */
-export async function sendAnswer(request: Request, answer: Answer): Promise<void> {
+export class AnswerNotSent extends Error {
+  constructor(message: string, readonly refused: boolean) {
+    super(message);
+    this.name = refused ? 'AnswerRefused' : 'AnswerNotSent';
+  }
+}
+
+/**
+ * PUTs the answer, the same body at each attempt. A refused PUT (4xx) is not
+ * retried; a failed connection or a 5xx is, with backoff, until `untilMs`
+ * (`Date.now()` time) leaves no room for another attempt.
+ */
+export async function sendAnswer(request: Request, answer: Answer, untilMs: number): Promise<void> {
   const body = responseBody(request, answer);
   for (let attempt = 1; ; attempt++) {
     let outcome: number | Error;
@@ -63,13 +75,20 @@ export async function sendAnswer(request: Request, answer: Answer): Promise<void
     if (typeof outcome === 'number' && outcome < 300) {
       return;
     }
-    const retryable = typeof outcome !== 'number' || outcome >= 500;
-    if (!retryable || attempt >= PUT_ATTEMPTS) {
-      const why = typeof outcome === 'number' ? `HTTP ${outcome}` : outcome.message;
-      throw new Error(`Could not send the ${answer.status} answer to CloudFormation's response URL after ${attempt} attempt(s): ${why}`);
+    const refused = typeof outcome === 'number' && outcome < 500;
+    const wait = Math.min(MAX_PUT_BACKOFF_MS, 1000 * 2 ** (attempt - 1));
+    if (refused || Date.now() + wait + putTiming.attemptTimeoutMs > untilMs) {
+      const why = typeof outcome === 'number' ? `HTTP ${outcome}` : describeFailure(outcome);
+      throw new AnswerNotSent(`Could not send the ${answer.status} answer to CloudFormation's response URL after ${attempt} attempt(s): ${why}`, refused);
     }
-    await putTiming.sleep(1000 * 2 ** (attempt - 1));
+    await putTiming.sleep(wait);
   }
+}
+
+/** A failed connection, in words that never quote the URL. */
+function describeFailure(error: Error): string {
+  const code = (error as { code?: string }).code;
+  return code ? `${code}` : error.message.replace(/https?:\/\/\S+/g, 'the URL');
 }
 
 /** One PUT: its HTTP status. `http` serves only local test endpoints; CloudFormation's URLs are `https`. */

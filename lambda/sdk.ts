@@ -8,17 +8,18 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient, ServicePipeline } from '@aws-sdk/client-proton';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 
 /** Attempts per call, first one included. */
 export const MAX_ATTEMPTS = 5;
 
 /**
  * Wall-clock budget for one call, retries included, so that the few calls of
- * one invocation always end well inside the function's 2-minute timeout.
+ * one invocation always end well inside the function's 6-minute timeout.
  */
 export const CALL_BUDGET_MS = 25_000;
 
-/** The configuration of both clients. */
+/** The configuration of every client (the polls' client takes one attempt). */
 export const CLIENT_CONFIG = {
   maxAttempts: MAX_ATTEMPTS,
   // Bounded waits: an unreachable endpoint fails in seconds, never hangs the stack.
@@ -36,6 +37,7 @@ let proton: ProtonClient | undefined;
 let pollProton: ProtonClient | undefined;
 let cloudFormation: CloudFormationClient | undefined;
 let stepFunctions: SFNClient | undefined;
+let parameterStore: SSMClient | undefined;
 
 /** What the handler knows of a service pipeline: never the spec. */
 export interface PipelineState {
@@ -75,13 +77,68 @@ export async function getStackStatus(stackId: string): Promise<string | undefine
 }
 
 /**
- * Starts the waiter's execution for a request. Its name is the request's id, so
- * a second start for the same request (a retried invocation) is refused with
- * `ExecutionAlreadyExists` instead of starting a second wait.
+ * Starts the waiter's execution for a request. Its name is the request's id and
+ * its input is made from the request alone, so a second start for the same
+ * request while the first runs returns the same execution, and once it ended
+ * is refused with `ExecutionAlreadyExists`: never a second waiter.
  */
 export async function startWaiter(stateMachineArn: string, requestId: string, input: string): Promise<void> {
   stepFunctions ??= new SFNClient(CLIENT_CONFIG);
   await stepFunctions.send(new StartExecutionCommand({ stateMachineArn, name: requestId, input }), budget());
+}
+
+/**
+ * Keeps a request's response URL as a `SecureString` parameter, readable only
+ * by the provider's functions. A parameter already there (a second delivery of
+ * the request) is left as it is: its value is the same URL, and its
+ * `LastModifiedDate` stays the time the request first arrived.
+ */
+export async function storeResponseUrl(name: string, responseUrl: string): Promise<void> {
+  try {
+    await ssmClient().send(new PutParameterCommand({ Name: name, Value: responseUrl, Type: 'SecureString', Overwrite: false }), budget());
+  } catch (error) {
+    if ((error as Error).name !== 'ParameterAlreadyExists') {
+      throw error;
+    }
+  }
+}
+
+/** When the response URL was stored (the request's arrival), without decrypting it; `undefined` if it is gone. */
+export async function responseUrlStoredAt(name: string): Promise<number | undefined> {
+  const parameter = await getParameter(name, false);
+  return parameter && (parameter.LastModifiedDate?.getTime() ?? Date.now());
+}
+
+/** The stored response URL, decrypted; `undefined` once it is removed (the request was answered). */
+export async function readResponseUrl(name: string): Promise<string | undefined> {
+  return (await getParameter(name, true))?.Value;
+}
+
+/** Removes a stored response URL; one already gone is fine. */
+export async function removeResponseUrl(name: string): Promise<void> {
+  try {
+    await ssmClient().send(new DeleteParameterCommand({ Name: name }), budget());
+  } catch (error) {
+    if ((error as Error).name !== 'ParameterNotFound') {
+      throw error;
+    }
+  }
+}
+
+async function getParameter(name: string, withDecryption: boolean) {
+  try {
+    return (await ssmClient().send(new GetParameterCommand({ Name: name, WithDecryption: withDecryption }), budget())).Parameter;
+  } catch (error) {
+    if ((error as Error).name === 'ParameterNotFound') {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function ssmClient(): SSMClient {
+  parameterStore ??= new SSMClient(CLIENT_CONFIG);
+  return parameterStore;
 }
 
 function budget() {

@@ -45,6 +45,8 @@ export function acknowledgeNagFindings(parts: {
   /** Every role writing to the log group. */
   roles: iam.Role[];
   logGroup: logs.ILogGroup;
+  /** Where the functions keep the response URLs of requests in flight. */
+  parameterPrefix: string;
 }): void {
   const fnId = Stack.of(parts.isComplete).getLogicalId(parts.isComplete.node.defaultChild as CfnResource);
   Validations.of(parts.waiterRole).acknowledge({
@@ -59,6 +61,14 @@ export function acknowledgeNagFindings(parts: {
     id: 'AwsSolutions::AwsSolutions-SF2',
     reason: 'X-Ray tracing would give the waiter\'s role xray:* on "*"; the waiter is one Lambda task in a loop, whose JSON log records each poll',
   });
+
+  const parameters = flattenForNag(Stack.of(parts.waiter), Stack.of(parts.waiter).formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${parts.parameterPrefix.slice(1)}/*` }));
+  for (const role of parts.roles) {
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::${parameters}]`,
+      reason: 'The response URLs of requests in flight, one Parameter Store parameter per request named by its request id: this provider\'s parameters, no other',
+    });
+  }
 
   // An imported log group's ARN ends in ':*' (its log streams), where a new one's is a GetAtt.
   const logGroupArn = flattenForNag(Stack.of(parts.waiter), parts.logGroup.logGroupArn);

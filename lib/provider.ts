@@ -20,10 +20,21 @@ const DEFAULT_POLL_INTERVAL_SECONDS = 15;
 
 /**
  * Retries of a waiter task refused for Lambda concurrency: waits of up to 1,
- * 2, 4, ... 32 seconds, then up to a minute each, with full jitter: at most
- * about 15 minutes in all, half that on average.
+ * 2, 4, ... 32 seconds, then up to a minute each, with full jitter. So many
+ * that the execution's hour ends first: Lambda starved of concurrency delays
+ * the answer, and the answer goes out when a slot frees.
  */
-const WAITER_THROTTLE_RETRIES = 20;
+const WAITER_THROTTLE_RETRIES = 200;
+
+/**
+ * Retries of the answer task when its PUT did not go through (S3 answering
+ * 5xx, a dropped connection): 10 s, doubling to 2 minutes, 30 attempts, on
+ * top of the task's own 30 seconds of retries: the execution's hour ends first.
+ */
+const ANSWER_RETRIES = { IntervalSeconds: 10, BackoffRate: 2, MaxDelaySeconds: 120, MaxAttempts: 30 };
+
+/** The root of the Parameter Store names under which providers keep response URLs in flight. */
+const RESPONSE_URL_PARAMETER_ROOT = 'cdk-proton-cancel-pipeline-deployment';
 
 /**
  * Properties of a `CancelPipelineDeploymentProvider`.
@@ -180,34 +191,45 @@ export class CancelPipelineDeploymentProvider extends Construct {
     const network = { vpc, vpcSubnets: props.vpcSubnets ?? undefined, securityGroups: props.securityGroups ?? undefined };
     const networkInterfaces = vpc && new NetworkInterfacePolicy(this, 'NetworkInterfaces', vpc, network.vpcSubnets);
 
-    // Every function's role writes to the log group and, in a VPC, manages its network interfaces.
+    // Each function has a role of its own: both write to the log group and, in a VPC, manage their network interfaces.
     const functionRole = (roleId: string, description: string) => {
       const role = new iam.Role(this, roleId, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
       logGroup.grantWrite(role);
       networkInterfaces?.attachTo(role);
       return role;
     };
+    // The response URLs of requests in flight, kept out of the waiter's history: this provider's parameters only.
+    const parameterPrefix = `/${RESPONSE_URL_PARAMETER_ROOT}/${Aws.STACK_NAME}/${this.node.addr.slice(-8)}`;
+    const parameters = (actions: string[]) => new iam.PolicyStatement({
+      actions,
+      resources: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: `${parameterPrefix.slice(1)}/*` })],
+    });
 
-    const handlerRole = functionRole('HandlerRole', 'Cancels AWS Proton service pipeline deployments of the services named in this stack');
+    const handlerRole = functionRole('HandlerRole', 'Reads and cancels AWS Proton service pipeline deployments of the services named in this stack, and answers CloudFormation');
     // Tells a rollback's Update from a forward one: the rollback never fails.
     handlerRole.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['cloudformation:DescribeStacks'],
       resources: [Aws.STACK_ID],
     }));
+    handlerRole.addToPrincipalPolicy(parameters(['ssm:GetParameter', 'ssm:DeleteParameter']));
     this.servicePolicies = new ServicePolicies(this, 'ServicePolicies', handlerRole, networkInterfaces ? 1 : 0);
-    const handler = (handlerId: string, entry: string) => new lambda.Function(this, handlerId, {
+    const onEventRole = functionRole('OnEventRole', 'Receives CloudFormation\'s requests for the AWS Proton pipeline deployment cancels of this stack and starts their waiter');
+    onEventRole.addToPrincipalPolicy(parameters(['ssm:PutParameter', 'ssm:DeleteParameter']));
+
+    const handler = (handlerId: string, entry: string, role: iam.IRole) => new lambda.Function(this, handlerId, {
       code: lambda.Code.fromAsset(path.join(__dirname, '..', 'assets', 'handler')),
       handler: `index.${entry}`,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
-      // onEvent retries throttled calls for up to 3 minutes and denied ones for 1 (lambda/retry.ts),
-      // and each call's last attempt is bounded to 25 seconds (lambda/sdk.ts): at most 5m 40s in all.
+      // onEvent retries throttled calls for up to 2.5 minutes and denied ones for 1 (lambda/retry.ts),
+      // and each call is bounded to 25 seconds (lambda/sdk.ts); its PUT retries end 20 seconds before the timeout.
       timeout: Duration.minutes(6),
-      role: handlerRole,
+      role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       description: `AWS Proton pipeline deployment cancel: ${entry}`,
+      environment: { RESPONSE_URL_PARAMETER_PREFIX: parameterPrefix },
       ...network,
     });
 
@@ -215,15 +237,15 @@ export class CancelPipelineDeploymentProvider extends Construct {
     // no function waits on another, so a low Lambda concurrency delays
     // requests (Lambda queues CloudFormation's invokes, the waiter retries its
     // own) instead of failing them.
-    const onEvent = handler('OnEvent', 'onEvent');
-    const isComplete = handler('IsComplete', 'isComplete');
+    const onEvent = handler('OnEvent', 'onEvent', onEventRole);
+    const isComplete = handler('IsComplete', 'isComplete', handlerRole);
     // Every resource waits for its handler, so none reaches it before the inline policy exists.
     // The function itself waits, not its security group, which the network policy names.
     this.servicePolicies.precede(onEvent.node.defaultChild!, isComplete.node.defaultChild!);
 
     const waiterRole = new iam.Role(this, 'WaiterRole', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
-      description: 'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
+      description: 'Runs the waiter that takes each request of this stack\'s Proton pipeline deployment cancels to its answer',
     });
     isComplete.grantInvoke(waiterRole);
     // A construct around the state machine, as aws-stepfunctions' StateMachine has it.
@@ -233,19 +255,12 @@ export class CancelPipelineDeploymentProvider extends Construct {
     });
     waiter.node.addDependency(waiterRole);
     onEvent.addEnvironment('WAITER_STATE_MACHINE_ARN', waiter.ref);
-    // A policy of its own, not the role's default one: the waiter needs
-    // isComplete, which needs the role, so the default policy cannot name the waiter.
-    const startWaiter = new iam.Policy(this, 'StartWaiterPolicy', {
-      roles: [handlerRole],
-      statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [waiter.ref] })],
-    });
-    // The function itself waits, not its security group, which the network policy names.
-    onEvent.node.defaultChild!.node.addDependency(startWaiter);
+    onEventRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [waiter.ref] }));
     this.serviceToken = onEvent.functionArn;
 
     networkInterfaces?.allowSecurityGroupsOf([onEvent, isComplete]);
 
-    acknowledgeNagFindings({ isComplete, waiter: waiter.node.scope!, waiterRole, roles: [handlerRole], logGroup });
+    acknowledgeNagFindings({ isComplete, waiter: waiter.node.scope!, waiterRole, roles: [handlerRole, onEventRole], logGroup, parameterPrefix });
   }
 
   /**
@@ -304,14 +319,15 @@ function validateMaxConcurrentInstances(value: number | undefined | null): numbe
 }
 
 /**
- * The waiter, in the Amazon States Language: poll, and until a poll has
- * answered CloudFormation, wait and poll again. A poll refused for Lambda
- * concurrency is retried with jittered backoff for about 15 minutes at most;
- * a poll that fails for good goes to isComplete with the error, which answers
- * FAILED with a sentence naming it. No execution outlasts CloudFormation's hour.
+ * The waiter, in the Amazon States Language: a step (the first one reads and
+ * cancels, the next ones poll), and until the step has decided the answer,
+ * wait and step again; then the answer task sends it. A step that fails for
+ * good goes to the answer task with the error, which answers FAILED with a
+ * sentence naming it. A task refused for Lambda concurrency is retried until
+ * the execution's hour ends. No execution outlasts CloudFormation's hour.
  */
 function waiterDefinition(isCompleteArn: string, pollSeconds: number): Record<string, unknown> {
-  const retry = [
+  const lambdaRetry = [
     // Lambda's own faults, as Step Functions advises retrying them.
     {
       ErrorEquals: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
@@ -324,17 +340,20 @@ function waiterDefinition(isCompleteArn: string, pollSeconds: number): Record<st
     },
   ];
   return {
-    StartAt: 'Poll',
+    StartAt: 'Step',
     States: {
-      'Poll': {
-        Type: 'Task', Resource: isCompleteArn, ResultPath: '$.Answered', Retry: retry,
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Error', Next: 'Answer failure' }],
-        Next: 'Answered?',
+      'Step': {
+        Type: 'Task', Resource: isCompleteArn, Retry: lambdaRetry,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Error', Next: 'Answer' }],
+        Next: 'Decided?',
       },
-      'Answered?': { Type: 'Choice', Choices: [{ Variable: '$.Answered', BooleanEquals: true, Next: 'Done' }], Default: 'Wait' },
-      'Wait': { Type: 'Wait', Seconds: pollSeconds, Next: 'Poll' },
-      'Done': { Type: 'Succeed' },
-      'Answer failure': { Type: 'Task', Resource: isCompleteArn, Retry: retry, End: true },
+      'Decided?': { Type: 'Choice', Choices: [{ Variable: '$.Answer', IsPresent: true, Next: 'Answer' }], Default: 'Wait' },
+      'Wait': { Type: 'Wait', Seconds: pollSeconds, Next: 'Step' },
+      'Answer': {
+        Type: 'Task', Resource: isCompleteArn,
+        Retry: [...lambdaRetry, { ErrorEquals: ['AnswerNotSent'], ...ANSWER_RETRIES }],
+        End: true,
+      },
     },
     TimeoutSeconds: LIMITS.maxServiceTimeoutSeconds,
   };

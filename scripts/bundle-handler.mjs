@@ -15,7 +15,7 @@ const result = await build({
   // Matches the function's runtime, Node.js 24 (lib/provider.ts).
   target: 'node24',
   format: 'cjs',
-  // The SDK's ES module builds tree-shake: only the two clients' used commands remain.
+  // The SDK's ES module builds tree-shake: only the commands the handler sends remain.
   mainFields: ['module', 'main'],
   // The SDK loads node:http and node:async_hooks with import(): a require() instead spares
   // the first call of each client a trip through the ES module loader.
