@@ -12,8 +12,9 @@ const IAM = {
 };
 
 /**
- * Room kept for the role's other inline policy (its default policy): log
- * writing (a log group ARN of up to ~600 characters) and DescribeStacks.
+ * Room kept for the role's default policy, its other inline policy: log
+ * writing (a log group ARN of up to ~600 characters), DescribeStacks, and the
+ * Parameter Store read and removal of the provider's response URLs.
  */
 const INLINE_RESERVED_CHARS = 2_000;
 

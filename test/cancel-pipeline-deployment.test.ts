@@ -111,7 +111,7 @@ describe('CancelPipelineDeployment', () => {
   });
 
   describe('provider', () => {
-    test('the waiter polls, waits and answers failures as its definition says, state by state', () => {
+    test('the waiter steps, waits and answers as its definition says, state by state', () => {
       const stack = newStack();
       new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
 
@@ -130,20 +130,23 @@ describe('CancelPipelineDeployment', () => {
           ErrorEquals: ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'],
           IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2,
         },
-        { ErrorEquals: ['Lambda.TooManyRequestsException'], IntervalSeconds: 1, MaxAttempts: 20, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
+        { ErrorEquals: ['Lambda.TooManyRequestsException'], IntervalSeconds: 1, MaxAttempts: 200, BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: 'FULL' },
       ];
       expect(definition).toEqual({
-        StartAt: 'Poll',
+        StartAt: 'Step',
         States: {
-          'Poll': {
-            Type: 'Task', Resource: 'ISCOMPLETE', ResultPath: '$.Answered', Retry: retry,
-            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Error', Next: 'Answer failure' }],
-            Next: 'Answered?',
+          'Step': {
+            Type: 'Task', Resource: 'ISCOMPLETE', Retry: retry,
+            Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.Error', Next: 'Answer' }],
+            Next: 'Decided?',
           },
-          'Answered?': { Type: 'Choice', Choices: [{ Variable: '$.Answered', BooleanEquals: true, Next: 'Done' }], Default: 'Wait' },
-          'Wait': { Type: 'Wait', Seconds: 15, Next: 'Poll' },
-          'Done': { Type: 'Succeed' },
-          'Answer failure': { Type: 'Task', Resource: 'ISCOMPLETE', Retry: retry, End: true },
+          'Decided?': { Type: 'Choice', Choices: [{ Variable: '$.Answer', IsPresent: true, Next: 'Answer' }], Default: 'Wait' },
+          'Wait': { Type: 'Wait', Seconds: 15, Next: 'Step' },
+          'Answer': {
+            Type: 'Task', Resource: 'ISCOMPLETE',
+            Retry: [...retry, { ErrorEquals: ['AnswerNotSent'], IntervalSeconds: 10, BackoffRate: 2, MaxDelaySeconds: 120, MaxAttempts: 30 }],
+            End: true,
+          },
         },
         TimeoutSeconds: 3600,
       });
@@ -157,15 +160,43 @@ describe('CancelPipelineDeployment', () => {
       const [waiterId] = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
       const onEvent = Object.entries(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onEvent' } }));
       expect(onEvent).toHaveLength(1);
-      expect(onEvent[0][1].Properties.Environment.Variables).toEqual({ WAITER_STATE_MACHINE_ARN: { Ref: waiterId } });
+      expect(onEvent[0][1].Properties.Environment.Variables).toEqual({
+        RESPONSE_URL_PARAMETER_PREFIX: expect.anything(),
+        WAITER_STATE_MACHINE_ARN: { Ref: waiterId },
+      });
       const [policyId, policy] = Object.entries(template.findResources('AWS::IAM::Policy', {
-        Properties: { PolicyDocument: { Statement: [Match.objectLike({ Action: 'states:StartExecution' })] } },
+        Properties: { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'states:StartExecution' })]) } },
       }))[0];
-      expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: waiterId } }]);
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: waiterId } });
       expect(onEvent[0][1].DependsOn).toContain(policyId);
       const waiterRoleId = template.toJSON().Resources[waiterId].Properties.RoleArn['Fn::GetAtt'][0];
       expect(template.toJSON().Resources[waiterRoleId].Properties.AssumeRolePolicyDocument.Statement)
         .toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' } }]);
+    });
+
+    test('the response URLs go under a Parameter Store prefix of this provider, which only its functions may touch', () => {
+      const stack = newStack();
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' });
+      const explicit = new CancelPipelineDeploymentProvider(stack, 'Explicit');
+      new CancelPipelineDeployment(stack, 'Other', { serviceName: 'other', provider: explicit });
+
+      const template = Template.fromStack(stack).toJSON();
+      const prefixes = Object.values(template.Resources as Record<string, { Type: string; Properties: { Environment?: { Variables: Record<string, unknown> } } }>)
+        .filter(r => r.Type === 'AWS::Lambda::Function').map(r => JSON.stringify(stack.resolve(r.Properties.Environment!.Variables.RESPONSE_URL_PARAMETER_PREFIX)));
+      // Two per provider (OnEvent and IsComplete share it), and the two providers differ.
+      expect(new Set(prefixes).size).toBe(2);
+      expect(prefixes[0]).toMatch(/^\{"Fn::Join":\["",\["\/cdk-proton-cancel-pipeline-deployment\/",\{"Ref":"AWS::StackName"\},"\/[0-9a-f]{8}"\]\]\}$/);
+      const ssm = Object.values(template.Resources as Record<string, { Type: string; Properties: { PolicyDocument?: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }>)
+        .filter(r => r.Type === 'AWS::IAM::Policy')
+        .flatMap(r => r.Properties.PolicyDocument!.Statement)
+        .filter(st => JSON.stringify(st.Action).includes('ssm:'));
+      expect(ssm.map(st => [...st.Action as string[]].sort()).sort()).toEqual([
+        ['ssm:DeleteParameter', 'ssm:GetParameter'], ['ssm:DeleteParameter', 'ssm:GetParameter'],
+        ['ssm:DeleteParameter', 'ssm:PutParameter'], ['ssm:DeleteParameter', 'ssm:PutParameter'],
+      ].map(a => a.sort()).sort());
+      for (const statement of ssm) {
+        expect(JSON.stringify(statement.Resource)).toMatch(/:parameter\/cdk-proton-cancel-pipeline-deployment\/",\{"Ref":"AWS::StackName"\},"\/[0-9a-f]{8}\/\*"\]\]\}$/);
+      }
     });
 
     test('one provider serves every instance in a stack', () => {
@@ -181,7 +212,7 @@ describe('CancelPipelineDeployment', () => {
       const template = Template.fromStack(stack);
       template.resourceCountIs(RESOURCE_TYPE, 5);
       template.resourceCountIs('AWS::Lambda::Function', 2); // onEvent and isComplete
-      template.resourceCountIs('AWS::IAM::Role', 2); // the functions' and the waiter's
+      template.resourceCountIs('AWS::IAM::Role', 3); // one per function, and the waiter's
       template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
       template.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
       template.resourceCountIs('AWS::Logs::LogGroup', 1);
@@ -354,7 +385,7 @@ describe('CancelPipelineDeployment', () => {
       for (let i = 0; i < 500; i++) {
         new CancelPipelineDeployment(stack, `Cancel${i}`, { serviceName: `a-very-long-service-name-for-the-payments-team-${String(i).padStart(50, '0')}` });
       }
-      expect(() => Template.fromStack(stack)).toThrow(/The 500 Proton services of this provider need 12 managed policies, more than the 10 IAM still attaches to its role by default, and stack 'TestStack' cannot hold a second provider besides its 522 resources \(CloudFormation allows 500\): split the services across stacks\./);
+      expect(() => Template.fromStack(stack)).toThrow(/The 500 Proton services of this provider need 12 managed policies, more than the 10 IAM still attaches to its role by default, and stack 'TestStack' cannot hold a second provider besides its 523 resources \(CloudFormation allows 500\): split the services across stacks\./);
     });
   });
 

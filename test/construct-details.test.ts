@@ -39,8 +39,9 @@ test('every function, role and policy says what it is for', () => {
   }
   const roleDescriptions = Object.values(template.findResources('AWS::IAM::Role')).map(role => role.Properties.Description).filter(Boolean).sort();
   expect(roleDescriptions).toEqual([
-    'Cancels AWS Proton service pipeline deployments of the services named in this stack',
-    'Runs the waiter that polls the pipelines of the Proton services named in this stack until each reaches a final status',
+    'Reads and cancels AWS Proton service pipeline deployments of the services named in this stack, and answers CloudFormation',
+    'Receives CloudFormation\'s requests for the AWS Proton pipeline deployment cancels of this stack and starts their waiter',
+    'Runs the waiter that takes each request of this stack\'s Proton pipeline deployment cancels to its answer',
   ]);
   // (and the 52nd service, past the inline policy, is alone in its managed policy)
   const [arnPolicy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: Match.anyValue() } }));

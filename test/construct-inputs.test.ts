@@ -278,9 +278,9 @@ describe('VPC', () => {
       },
       { Effect: 'Allow', Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'], Resource: '*' },
     ]);
-    // The functions' one role holds it, so each function waits for it; the role holds nothing else.
+    // Each function's role holds it, so each function waits for it; the roles hold no other managed policy.
     const roles = Object.values(template.findResources('AWS::IAM::Role', { Properties: { AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] } } }));
-    expect(roles).toHaveLength(1);
+    expect(roles).toHaveLength(2);
     for (const role of roles) {
       expect(role.Properties.ManagedPolicyArns).toEqual([{ Ref: policyId }]);
     }
@@ -307,7 +307,7 @@ describe('VPC', () => {
     const lambdaDir = path.join(__dirname, '..', 'lambda');
     const handler = fs.readdirSync(lambdaDir).filter(file => file.endsWith('.ts')).map(file => fs.readFileSync(path.join(lambdaDir, file), 'utf8')).join('\n');
     const clients = (source: string) => [...new Set([...source.matchAll(/@aws-sdk\/client-([a-z-]+)/g)].map(match => match[1]))].sort();
-    expect(clients(handler)).toEqual(['cloudformation', 'proton', 'sfn']);
+    expect(clients(handler)).toEqual(['cloudformation', 'proton', 'sfn', 'ssm']);
     // and the response to CloudFormation, sent with https to a pre-signed S3 URL
     expect(handler).toMatch(/import \* as https from 'https'/);
 
@@ -317,7 +317,7 @@ describe('VPC', () => {
 
     // THEN: one endpoint per client (Step Functions' is 'states'), and S3's
     const endpoints = [...section.matchAll(/`com\.amazonaws\.<region>\.([a-z0-9]+)`/g)].map(match => match[1]).sort();
-    expect(endpoints).toEqual(['cloudformation', 'proton', 's3', 'states']);
+    expect(endpoints).toEqual(['cloudformation', 'proton', 's3', 'ssm', 'states']);
   });
 
   test('a VPC leaves the functions one managed policy fewer for service ARNs', () => {

@@ -32,7 +32,10 @@ test('each acknowledged finding is on a resource of the provider, with a reason,
 
   const acks = acknowledgements(stack);
 
-  expect(acks.map(a => `${a.path.replace('NagStack/CancelPipelineDeploymentProvider/', '')} ${a.id.replace(/<CancelPipelineDeploymentProvider(\w+?)[0-9A-F]{8}\.Arn>/, '<$1>')}`).sort()).toEqual([
+  const parameters = 'arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/cdk-proton-cancel-pipeline-deployment/<AWS::StackName>/<provider>/*';
+  expect(acks.map(a => `${a.path.replace('NagStack/CancelPipelineDeploymentProvider/', '')} ${a.id.replace(/<CancelPipelineDeploymentProvider(\w+?)[0-9A-F]{8}\.Arn>/, '<$1>').replace(/\/[0-9a-f]{8}\/\*/, '/<provider>/*')}`).sort()).toEqual([
+    `HandlerRole AwsSolutions::AwsSolutions-IAM5[Resource::${parameters}]`,
+    `OnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::${parameters}]`,
     'Waiter AwsSolutions::AwsSolutions-SF1',
     'Waiter AwsSolutions::AwsSolutions-SF2',
     'WaiterRole AwsSolutions::AwsSolutions-IAM5[Resource::<IsComplete>:*]',
@@ -79,10 +82,14 @@ test('in a VPC, with an imported log group, each acknowledged finding is on a re
 
   const logGroupArn = 'arn:<AWS::Partition>:logs:us-east-1:123456789012:log-group:/platform/proton-cancel:*';
   const networkInterfaces = 'arn:<AWS::Partition>:ec2:us-east-1:123456789012:network-interface/*';
-  expect(acks.map(a => `${a.path.replace('NagVpcStack/Provider/', '')} ${a.id}`).sort()).toEqual([
+  const parameters = 'arn:<AWS::Partition>:ssm:us-east-1:123456789012:parameter/cdk-proton-cancel-pipeline-deployment/<AWS::StackName>/<provider>/*';
+  expect(acks.map(a => `${a.path.replace('NagVpcStack/Provider/', '')} ${a.id.replace(/\/[0-9a-f]{8}\/\*/, '/<provider>/*')}`).sort()).toEqual([
     `HandlerRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
+    `HandlerRole AwsSolutions::AwsSolutions-IAM5[Resource::${parameters}]`,
     'NetworkInterfaces/Resource AwsSolutions::AwsSolutions-IAM5[Resource::*]',
     `NetworkInterfaces/Resource AwsSolutions::AwsSolutions-IAM5[Resource::${networkInterfaces}]`,
+    `OnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::${logGroupArn}]`,
+    `OnEventRole AwsSolutions::AwsSolutions-IAM5[Resource::${parameters}]`,
   ]);
   for (const ack of acks) {
     expect(ack.reason.length).toBeGreaterThan(40);
