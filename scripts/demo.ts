@@ -232,8 +232,18 @@ function handlerStep(message: string): string {
       return `status ${String(status)} after ${clockText(Number(step.waitedSeconds))}`;
     case 'cancel-lost-race':
       return `cancel refused: the deployment had already ended ${String(status)}`;
+    case 'cancel-landed-earlier':
+      return `cancel refused after an attempt that went unanswered: that one was taken (${String(status)})`;
+    case 'step-repeat':
+    case 'report-repeat':
+    case 'stack-status-repeat':
+      return `a passing fault: the step is taken again after the poll interval (${String(step.error).split(';')[0]})`;
     case 'waiter-started':
-      return 'waiter started: isComplete polls until a final status';
+      return 'response URL kept in Parameter Store, waiter started: it reads, cancels and polls until the answer is decided';
+    case 'waiter-already-ran':
+      return 'a second delivery of a request already answered: nothing sent';
+    case 'already-answered':
+      return 'the answer went out at an earlier try: nothing sent';
     case 'answered':
       return `answered CloudFormation: ${String(step.status)}`;
     default:
