@@ -10,6 +10,10 @@ export type { AsyncOutcome, FunctionDefinition, LogRecord, ThrottleRecord } from
 export { LocalCloudFormation } from './local-cloudformation';
 export type { LocalCloudFormationOptions, StackOperation } from './local-cloudformation';
 export { hostProcess } from './module-loader';
+export { ADVANCED_VALUE_LIMIT, ParameterStore, ParameterStoreError, STANDARD_VALUE_LIMIT } from './parameter-store';
+export type { ParameterTier, ParameterType, StoredParameter } from './parameter-store';
+export { DEFAULT_PARAMETER_STORE_RATE_LIMITS, LocalParameterStore } from './parameter-store-endpoint';
+export type { LocalParameterStoreOptions, ParameterStoreCall, ParameterStoreFault, ParameterStoreOperation } from './parameter-store-endpoint';
 export { MAX_RESPONSE_BYTES, responseUrl, violations } from './requests';
 export type { CloudFormationRequest } from './requests';
 export { LocalResponseEndpoint } from './response-endpoint';
