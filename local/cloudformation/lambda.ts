@@ -105,6 +105,14 @@ export interface ThrottleRecord {
   readonly atMs: number;
 }
 
+/** Slots of the account's concurrency that other work holds for a while. */
+export interface ConcurrencyHold {
+  readonly slots: number;
+  /** Emulated time, epoch milliseconds. */
+  readonly fromMs: number;
+  readonly untilMs: number;
+}
+
 /** How an asynchronous invocation ended. */
 export type AsyncOutcome = 'ok' | 'function-error' | 'expired';
 
@@ -147,10 +155,14 @@ export class LocalLambda {
   readonly throttles: ThrottleRecord[] = [];
   /** The account's concurrency. */
   readonly concurrency: number;
-  /** Most invocations that ran at once. */
+  /** Most invocations of the stack's functions that ran at once (other work's holds not counted). */
   peakConcurrency = 0;
+  /** What other work held of the account's concurrency (see `hold`). */
+  readonly holds: ConcurrencyHold[] = [];
   /** Invocations running now: the slots taken. */
   private running = 0;
+  /** Slots other work holds now. */
+  private held = 0;
   /** The invocations running now, with their tags. */
   private readonly inFlight = new Set<{ readonly tag?: string; readonly ended: Promise<unknown> }>();
   private readonly functions = new Map<string, FunctionDefinition>();
@@ -183,6 +195,54 @@ export class LocalLambda {
     return this.running;
   }
 
+  /** Slots of the account's concurrency free now. */
+  get freeSlots(): number {
+    return Math.max(0, this.concurrency - this.running - this.held);
+  }
+
+  /**
+   * Other work of the account (other functions) holds `slots` of its
+   * concurrency for `seconds` of emulated time, from now or from `atMs`: the
+   * stack's invocations find that much less of the pool meanwhile.
+   *
+   * @returns a function that ends the hold early
+   */
+  hold(slots: number, seconds: number, options: { readonly atMs?: number } = {}): () => void {
+    if (!Number.isInteger(slots) || slots < 1 || slots > this.concurrency) {
+      throw new Error(`hold: slots must be a whole number from 1 to the account's concurrency (${this.concurrency}), got ${slots}`);
+    }
+    if (!(seconds > 0) || !Number.isFinite(seconds)) {
+      throw new Error(`hold: seconds must be a finite number > 0, got ${seconds}`);
+    }
+    const nowMs = this.options.clock.nowMs();
+    const fromMs = Math.max(nowMs, options.atMs ?? nowMs);
+    this.holds.push({ slots, fromMs, untilMs: fromMs + seconds * 1000 });
+    let state: 'waiting' | 'holding' | 'ended' = 'waiting';
+    const release = () => {
+      if (state === 'holding') {
+        this.held -= slots;
+      }
+      state = 'ended';
+      cancelStart();
+      cancelEnd();
+    };
+    let cancelEnd = () => {};
+    const start = () => {
+      if (state === 'waiting') {
+        state = 'holding';
+        this.held += slots;
+        cancelEnd = this.options.waits.after(seconds * 1000, release);
+      }
+    };
+    let cancelStart = () => {};
+    if (fromMs > nowMs) {
+      cancelStart = this.options.waits.after(fromMs - nowMs, start);
+    } else {
+      start();
+    }
+    return release;
+  }
+
   /**
    * A synchronous (RequestResponse) invocation. Over the account's concurrency
    * it throws `TooManyRequestsException`, as the Lambda API refuses it.
@@ -191,7 +251,7 @@ export class LocalLambda {
    */
   async invoke(arn: string, payload: string, tag?: string): Promise<InvokeOutput> {
     const fn = this.get(arn);
-    if (this.running >= this.concurrency) {
+    if (this.freeSlots === 0) {
       this.throttles.push({ functionLogicalId: fn.logicalId, invocationType: 'RequestResponse', atMs: this.options.clock.nowMs() });
       throw new TooManyRequestsException();
     }
@@ -233,7 +293,7 @@ export class LocalLambda {
     const fn = this.get(arn);
     const queuedAtMs = this.options.clock.nowMs();
     for (let throttled = 0, failed = 0; ;) {
-      if (this.running >= this.concurrency) {
+      if (this.freeSlots === 0) {
         this.throttles.push({ functionLogicalId: fn.logicalId, invocationType: 'Event', atMs: this.options.clock.nowMs() });
         // Jittered within the doubled interval, so that queued events do not all come back at once.
         const interval = Math.min(ASYNC_THROTTLE_MAX_SECONDS, ASYNC_THROTTLE_FIRST_SECONDS * 2 ** throttled);
