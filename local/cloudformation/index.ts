@@ -1,15 +1,17 @@
 /** A local CloudFormation lifecycle for custom resources: see `LocalCloudFormation`, and `withDeployment` for tests. */
 export { StackAssembly } from './assembly';
 export { Waits } from './clock';
+export type { DuplicateDelivery } from './delivery-rules';
 export { LifecycleViolation } from './deployed-functions';
 export type { Delivery, ProgressEvent, RequestResult } from './deployed-functions';
 export { handlerSteps, operations, withDeployment } from './fixture';
 export type { LocalDeployment } from './fixture';
 export { DEFAULT_CONCURRENCY, LocalLambda, TooManyRequestsException } from './lambda';
-export type { AsyncOutcome, ConcurrencyHold, FunctionDefinition, LogRecord, ThrottleRecord } from './lambda';
+export type { AsyncOutcome, FunctionDefinition, LogRecord, ThrottleRecord } from './lambda';
 export { LocalCloudFormation } from './local-cloudformation';
-export type { DuplicateDelivery, LocalCloudFormationOptions, StackOperation } from './local-cloudformation';
+export type { LocalCloudFormationOptions, StackOperation } from './local-cloudformation';
 export { hostProcess } from './module-loader';
+export type { ConcurrencyHold } from './other-work';
 export { ADVANCED_VALUE_LIMIT, ParameterStore, ParameterStoreError, STANDARD_VALUE_LIMIT } from './parameter-store';
 export type { ParameterTier, ParameterType, StoredParameter } from './parameter-store';
 export { DEFAULT_PARAMETER_STORE_RATE_LIMITS, LocalParameterStore } from './parameter-store-endpoint';

@@ -17,6 +17,7 @@ import { format } from 'util';
 import * as vm from 'vm';
 import { Clock, emulatedDate, emulatedPerformance, Waits } from './clock';
 import { ModuleLoader, sandboxProcess } from './module-loader';
+import { ConcurrencyHold, OtherWork } from './other-work';
 
 /** A function as the stack defines it, resolved. */
 export interface FunctionDefinition {
@@ -105,14 +106,6 @@ export interface ThrottleRecord {
   readonly atMs: number;
 }
 
-/** Slots of the account's concurrency that other work holds for a while. */
-export interface ConcurrencyHold {
-  readonly slots: number;
-  /** Emulated time, epoch milliseconds. */
-  readonly fromMs: number;
-  readonly untilMs: number;
-}
-
 /** How an asynchronous invocation ended. */
 export type AsyncOutcome = 'ok' | 'function-error' | 'expired';
 
@@ -157,12 +150,10 @@ export class LocalLambda {
   readonly concurrency: number;
   /** Most invocations of the stack's functions that ran at once (other work's holds not counted). */
   peakConcurrency = 0;
-  /** What other work held of the account's concurrency (see `hold`). */
-  readonly holds: ConcurrencyHold[] = [];
   /** Invocations running now: the slots taken. */
   private running = 0;
-  /** Slots other work holds now. */
-  private held = 0;
+  /** Slots that other work of the account holds. */
+  private readonly otherWork: OtherWork;
   /** The invocations running now, with their tags. */
   private readonly inFlight = new Set<{ readonly tag?: string; readonly ended: Promise<unknown> }>();
   private readonly functions = new Map<string, FunctionDefinition>();
@@ -174,6 +165,7 @@ export class LocalLambda {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new Error(`concurrency must be a whole number of at least 1, got ${this.concurrency}`);
     }
+    this.otherWork = new OtherWork(options.waits, this.concurrency);
   }
 
   add(fn: FunctionDefinition): void {
@@ -197,7 +189,7 @@ export class LocalLambda {
 
   /** Slots of the account's concurrency free now. */
   get freeSlots(): number {
-    return Math.max(0, this.concurrency - this.running - this.held);
+    return Math.max(0, this.concurrency - this.running - this.otherWork.heldNow);
   }
 
   /**
@@ -208,39 +200,12 @@ export class LocalLambda {
    * @returns a function that ends the hold early
    */
   hold(slots: number, seconds: number, options: { readonly atMs?: number } = {}): () => void {
-    if (!Number.isInteger(slots) || slots < 1 || slots > this.concurrency) {
-      throw new Error(`hold: slots must be a whole number from 1 to the account's concurrency (${this.concurrency}), got ${slots}`);
-    }
-    if (!(seconds > 0) || !Number.isFinite(seconds)) {
-      throw new Error(`hold: seconds must be a finite number > 0, got ${seconds}`);
-    }
-    const nowMs = this.options.clock.nowMs();
-    const fromMs = Math.max(nowMs, options.atMs ?? nowMs);
-    this.holds.push({ slots, fromMs, untilMs: fromMs + seconds * 1000 });
-    let state: 'waiting' | 'holding' | 'ended' = 'waiting';
-    const release = () => {
-      if (state === 'holding') {
-        this.held -= slots;
-      }
-      state = 'ended';
-      cancelStart();
-      cancelEnd();
-    };
-    let cancelEnd = () => {};
-    const start = () => {
-      if (state === 'waiting') {
-        state = 'holding';
-        this.held += slots;
-        cancelEnd = this.options.waits.after(seconds * 1000, release);
-      }
-    };
-    let cancelStart = () => {};
-    if (fromMs > nowMs) {
-      cancelStart = this.options.waits.after(fromMs - nowMs, start);
-    } else {
-      start();
-    }
-    return release;
+    return this.otherWork.hold(slots, seconds, options);
+  }
+
+  /** What other work held of the account's concurrency (see `hold`). */
+  get holds(): readonly ConcurrencyHold[] {
+    return this.otherWork.holds;
   }
 
   /**

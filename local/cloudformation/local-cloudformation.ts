@@ -10,6 +10,7 @@ import { EmulatedClock, RateLimit } from '../proton';
 import { dependenciesOf, DeployTarget, isCustomResource, StackAssembly } from './assembly';
 import { Clock } from './clock';
 import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
+import { DeliveryRules, DuplicateDelivery } from './delivery-rules';
 import { DeployedFunctions, Delivery, ProgressEvent, RequestResult } from './deployed-functions';
 import { allowedResources, isAllowed, roleStatements, Statement } from './iam';
 import { FunctionDefinition, LocalLambda, LogRecord } from './lambda';
@@ -20,6 +21,7 @@ import { LocalStepFunctions } from './step-functions';
 import { tracesOf } from './traces';
 
 export type { ProgressEvent, RequestResult } from './deployed-functions';
+export type { DuplicateDelivery } from './delivery-rules';
 
 export interface LocalCloudFormationOptions {
   /** The cloud assembly directory (`cdk.out`). */
@@ -89,19 +91,6 @@ export interface LocalCloudFormationOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
-/** Requests whose event Lambda delivers twice: those of this type and resource (any, when left out). */
-export interface DuplicateDelivery {
-  readonly delivery: Exclude<Delivery, 'once'>;
-  readonly requestType?: RequestType;
-  readonly logicalId?: string;
-  /**
-   * Requests it applies to.
-   *
-   * @default - every matching request
-   */
-  readonly times?: number;
-}
-
 /** The Proton services one access key may cancel and read. */
 export interface ProtonPermission {
   readonly accessKeyId: string;
@@ -157,7 +146,7 @@ export class LocalCloudFormation {
   private functions!: DeployedFunctions;
   private status = 'REVIEW_IN_PROGRESS';
   private readonly resources = new Map<string, ResourceState>();
-  private duplicates: Array<DuplicateDelivery & { remaining: number }> = [];
+  private readonly deliveries = new DeliveryRules();
 
   private constructor(private readonly options: LocalCloudFormationOptions, private stack: StackAssembly, readonly target: DeployTarget) {
     this.clock = options.clock ?? new EmulatedClock(0);
@@ -231,11 +220,7 @@ export class LocalCloudFormation {
    * `deliverTwice({ requestType: 'Create', logicalId: 'Cancel', delivery: 'after-answer' })`.
    */
   deliverTwice(rule: DuplicateDelivery): void {
-    const remaining = rule.times ?? Infinity;
-    if (!(remaining >= 1)) {
-      throw new Error(`deliverTwice: times must be >= 1, got ${remaining}`);
-    }
-    this.duplicates.push({ ...rule, remaining });
+    this.deliveries.add(rule);
   }
 
   /** Requests to response URLs that were not open (answered 403). */
@@ -445,12 +430,7 @@ export class LocalCloudFormation {
 
   /** Sends a request, its event delivered as `delivery` says, or as the `deliverTwice` rules and the `delivery` option say. */
   private async send(request: CloudFormationRequest, logicalId: string, delivery?: Delivery): Promise<RequestResult> {
-    const rule = this.duplicates.find((d) => (d.requestType ?? request.RequestType) === request.RequestType && (d.logicalId ?? logicalId) === logicalId);
-    if (!delivery && rule) {
-      rule.remaining -= 1;
-      this.duplicates = this.duplicates.filter((d) => d.remaining > 0);
-    }
-    return this.functions.send(request, logicalId, delivery ?? rule?.delivery ?? this.options.delivery?.(request) ?? 'once');
+    return this.functions.send(request, logicalId, delivery ?? this.deliveries.take(request) ?? this.options.delivery?.(request) ?? 'once');
   }
 
   /** Stops the local endpoints; in-flight requests end on their own. */
