@@ -1,7 +1,8 @@
 import * as fs from 'fs';
+import { GetServiceCommand, ProtonClient } from '@aws-sdk/client-proton';
 import { Stack } from 'aws-cdk-lib';
-import { LifecycleViolation, LocalCloudFormation, RequestResult, synthesize } from '../local/cloudformation';
-import { EmulatedClock } from '../local/proton';
+import { LifecycleViolation, LocalCloudFormation, RequestResult, synthesize, withDeployment } from '../local/cloudformation';
+import { EmulatedClock, SCENARIOS } from '../local/proton';
 import { PARAMETER_PREFIX, ssmProbeAsset, ssmProbeStack } from './ssm-probe-provider';
 
 // The local lifecycle with the redesigned provider's needs, proven with a probe
@@ -17,6 +18,9 @@ const assemblyDir = synthesize((app) => {
   ssmProbeStack(new Stack(app, 'Ssm'), { asset, resources: { Waits: { WaitSeconds: 25 } } });
   ssmProbeStack(new Stack(app, 'UrlInInput'), { asset, resources: { Waits: { WaitSeconds: 25, UrlInInput: true } } });
   ssmProbeStack(new Stack(app, 'NoDelete'), { asset, resources: { Waits: { WaitSeconds: 25 } }, allowDelete: false });
+  ssmProbeStack(new Stack(app, 'ProtonSplit'), {
+    asset, resources: { Waits: { WaitSeconds: 25 } }, protonActions: { onEvent: ['proton:CancelServicePipelineDeployment'], isComplete: ['proton:GetService'] },
+  });
 });
 
 afterAll(() => [assemblyDir, asset].forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
@@ -130,5 +134,22 @@ describe('faults, each paired with the same request without it', () => {
       expect(failure).toBeInstanceOf(LifecycleViolation);
       expect((failure as LifecycleViolation).problems).toEqual([expect.stringMatching(/^no response/)]);
     });
+  });
+});
+
+test('roles that may call different Proton operations: the local Proton endpoint is told per operation', async () => {
+  await withDeployment(assemblyDir, 'ProtonSplit', async ({ proton, cfn }) => {
+    proton.addService('web', SCENARIOS['in-progress']);
+    const keys = accessKeys(cfn);
+    const getService = (accessKeyId: string) => new ProtonClient({
+      endpoint: proton.endpoint, region: proton.region, credentials: { accessKeyId, secretAccessKey: 'x' }, maxAttempts: 1,
+    }).send(new GetServiceCommand({ name: 'web' })).then(() => 'ok', (e: Error) => e.name);
+
+    expect(cfn.protonPermissions()).toEqual(expect.arrayContaining([
+      { accessKeyId: keys.OnEvent, serviceNames: [], operations: { GetService: [], CancelServicePipelineDeployment: ['web'] } },
+      { accessKeyId: keys.IsComplete, serviceNames: [], operations: { GetService: ['web'], CancelServicePipelineDeployment: [] } },
+    ]));
+    expect(await getService(keys.IsComplete)).toBe('ok');
+    expect(await getService(keys.OnEvent)).toBe('AccessDeniedException');
   });
 });

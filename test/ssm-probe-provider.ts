@@ -123,6 +123,8 @@ export interface SsmProbeOptions {
   readonly resources: Record<string, Record<string, unknown>>;
   /** Whether IsComplete's role may delete the parameters. @default true */
   readonly allowDelete?: boolean;
+  /** Proton actions each role may call on the service `web`. @default - none */
+  readonly protonActions?: { readonly onEvent?: string[]; readonly isComplete?: string[] };
 }
 
 /** An SSM probe provider and its resources in `stack`. */
@@ -142,6 +144,13 @@ export function ssmProbeStack(stack: Stack, options: SsmProbeOptions): void {
     actions: options.allowDelete === false ? ['ssm:GetParameter'] : ['ssm:GetParameter', 'ssm:DeleteParameter'],
     resources: [parameters],
   }));
+
+  const web = stack.formatArn({ service: 'proton', resource: 'service', resourceName: 'web', arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+  for (const [fn, actions] of [[onEvent, options.protonActions?.onEvent], [isComplete, options.protonActions?.isComplete]] as const) {
+    if (actions) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions, resources: [web] }));
+    }
+  }
 
   const onThrottle: sfn.RetryProps = {
     errors: ['Lambda.TooManyRequestsException'], interval: Duration.seconds(1), backoffRate: 2, maxDelay: Duration.seconds(60), maxAttempts: 20,

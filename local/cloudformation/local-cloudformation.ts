@@ -54,7 +54,7 @@ export interface LocalCloudFormationOptions {
    *
    * @default - the harness leaves the endpoint's IAM alone
    */
-  readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[]): void };
+  readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[], operation?: string): void };
   /**
    * The account's Lambda concurrency: invocations of the stack's functions that
    * may run at once. Over it, a synchronous invoke (a state machine's Task) is
@@ -94,7 +94,10 @@ export interface LocalCloudFormationOptions {
 /** The Proton services one access key may cancel and read. */
 export interface ProtonPermission {
   readonly accessKeyId: string;
+  /** The services it may both read and cancel. */
   readonly serviceNames: string[];
+  /** Per operation, when its policies allow the two operations on different services. */
+  readonly operations?: { readonly GetService: string[]; readonly CancelServicePipelineDeployment: string[] };
 }
 
 /** A stack operation: the requests CloudFormation sent, in order, and how it ended. */
@@ -275,7 +278,8 @@ export class LocalCloudFormation {
   /**
    * The Proton services each handler role may cancel and read, from its
    * synthesized policies resolved for the deployment target: for
-   * `LocalProton.allow(accessKeyId, serviceNames)`.
+   * `LocalProton.allow(accessKeyId, serviceNames)` (and, per operation, with
+   * `operations` when a role's two operations differ).
    *
    * @param options.before count only the policies that CloudFormation is bound
    * to have in place when it sends this resource's request (those it depends
@@ -296,7 +300,8 @@ export class LocalCloudFormation {
       const get = names('proton:GetService');
       const cancel = names('proton:CancelServicePipelineDeployment');
       if (get.join() !== cancel.join()) {
-        throw new Error(`GetService is allowed on [${get}] but CancelServicePipelineDeployment on [${cancel}]: LocalProton's IAM is per service, not per action`);
+        // E.g. one function's role reads, another's cancels.
+        return { accessKeyId, serviceNames: get.filter((name) => cancel.includes(name)), operations: { GetService: get, CancelServicePipelineDeployment: cancel } };
       }
       return { accessKeyId, serviceNames: get };
     });
@@ -504,8 +509,11 @@ export class LocalCloudFormation {
   }
 
   private applyProtonIam(): void {
-    for (const { accessKeyId, serviceNames } of this.options.protonIam ? this.protonPermissions() : []) {
+    for (const { accessKeyId, serviceNames, operations } of this.options.protonIam ? this.protonPermissions() : []) {
       this.options.protonIam!.allow(accessKeyId, serviceNames);
+      for (const [operation, names] of Object.entries(operations ?? {})) {
+        this.options.protonIam!.allow(accessKeyId, names, operation);
+      }
     }
   }
 
