@@ -36,7 +36,10 @@ export const DEFAULT_PARAMETER_STORE_RATE_LIMITS: Readonly<Record<ParameterStore
 
 /** A fault the endpoint answers instead of serving a call. */
 export type ParameterStoreFault = ParameterStoreFaultTarget & (
-  /** `ThrottlingException` "Rate exceeded": status 400 as the SSM JSON protocol answers its client errors, or 429. */
+  /**
+   * `ThrottlingException` "Rate exceeded": status 400, as SSM answers it (e.g. "StatusCode: 400 ... api error
+   * ThrottlingException: Rate exceeded" from GetParameter), or 429.
+   */
   | { readonly kind: 'throttle'; readonly status?: 400 | 429 }
   /** 500 `InternalServerError`, the error of the SSM model. */
   | { readonly kind: 'internal-error' }
