@@ -27,7 +27,7 @@ const assemblyDir = synthesize((app) => {
   // Each poll takes 10 s; the waiter's time limit falls during its second poll, which answers at 30 s.
   probeStack(new Stack(app, 'PollOutlivesWaiter'), { asset, properties: { WaitSeconds: 15, PollTakesSeconds: 10 }, waiterTimeout: Duration.seconds(25) });
   probeStack(new Stack(app, 'NotAllowed'), { asset, properties: { WaitSeconds: 25 }, allowStartExecution: false });
-  for (const respond of ['twice', 'chunked', 'post']) {
+  for (const respond of ['twice', 'differ', 'chunked', 'post']) {
     probeStack(new Stack(app, `Respond-${respond}`), { asset, properties: { Respond: respond } });
   }
 });
@@ -193,8 +193,17 @@ test('a role whose policies do not allow states:StartExecution: the endpoint ref
   });
 });
 
+test('the same answer PUT twice is taken: CloudFormation reads one object, whichever PUT wrote it', async () => {
+  await onProbe('Respond-twice', async (cfn) => {
+    const [create] = (await cfn.createStack()).requests;
+
+    expect(create.responseAttempts.map((a) => a.status)).toEqual([200, 200]);
+    expect(create.response.Status).toBe('SUCCESS');
+  });
+});
+
 test.each([
-  ['twice', /2 responses to one request/],
+  ['differ', /answers differ: 2 successful PUTs with 2 different bodies/],
   ['chunked', /not a PUT with its Content-Length \(PUT, undefined\)/],
   ['post', /not a PUT with its Content-Length \(POST, /],
 ])('a response sent %s is one CloudFormation would not take', async (respond, problem) => {
@@ -241,9 +250,14 @@ describe('what CloudFormation would not take', () => {
     expect(check([body()])).toEqual([]);
   });
 
+  test('the same answer twice passes, byte for byte', () => {
+    expect(check([body(), body()])).toEqual([]);
+  });
+
   test.each([
     ['no response', [], {}, /no response/],
-    ['two responses', [body(), body()], {}, /2 responses/],
+    ['two answers that differ', [body(), body({ Status: 'FAILED', Reason: 'r' })], {}, /answers differ: 2 successful PUTs with 2 different bodies/],
+    ['the same answer with other whitespace', [body(), ` ${body()}`], {}, /answers differ/],
     ['a body over 4,096 bytes', [body({ Data: { A: 'x'.repeat(4_000) } })], {}, /over CloudFormation's 4096-byte limit/],
     ['a response after the ServiceTimeout', [body()], { elapsedSeconds: 61 }, /ServiceTimeout of 60 s/],
     ['another request id', [body({ RequestId: 'r2' })], {}, /RequestId r2 is not the request's/],

@@ -542,6 +542,23 @@ describe('emulated IAM', () => {
     expect((await rejection(getService('ghost', limited))).name).toBe('AccessDeniedException');
     expect((await getService('theirs')).service!.name).toBe('theirs');
   });
+
+  test('a key may be allowed per operation: one operation on some services, the others on what the key was given', async () => {
+    proton.allow('AKIDLIMITED', ['theirs'], 'GetService');
+
+    expect((await getService('theirs', limited)).service!.name).toBe('theirs');
+    expect((await rejection(getService('mine', limited))).name).toBe('AccessDeniedException');
+    expect((await rejection(cancel('theirs', limited))).name).toBe('AccessDeniedException');
+    expect((await cancel('mine', limited)).pipeline!.deploymentStatus).toBe('CANCELLING');
+  });
+
+  test('allowed per operation only, a key may use no other operation', async () => {
+    proton.allow('AKIDREADER', ['mine'], 'GetService');
+    const reader = { credentials: { accessKeyId: 'AKIDREADER', secretAccessKey: 'x' } };
+
+    expect((await getService('mine', reader)).service!.name).toBe('mine');
+    expect((await rejection(cancel('mine', reader))).name).toBe('AccessDeniedException');
+  });
 });
 
 describe('rate limits', () => {

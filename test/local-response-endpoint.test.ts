@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => endpoint.stop());
 
 /** Sends `body` to `url` as a provider does: no content type, with its Content-Length unless told otherwise. */
-function send(url: string, body: string, options: { method?: string; contentLength?: boolean } = {}): Promise<{ status: number; body: string }> {
+function send(url: string, body: string, options: { method?: string; contentLength?: boolean } = {}): Promise<{ status: number | 'dropped'; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { 'content-type': '' };
     if (options.contentLength !== false) {
@@ -26,7 +26,7 @@ function send(url: string, body: string, options: { method?: string; contentLeng
       res.on('data', (chunk) => { text += chunk; });
       res.on('end', () => resolve({ status: res.statusCode!, body: text }));
     });
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => error.code === 'ECONNRESET' ? resolve({ status: 'dropped', body: '' }) : reject(error));
     if (options.contentLength === false) {
       // Written before the end, the body goes out chunked, without a Content-Length.
       req.write(body);
@@ -57,7 +57,7 @@ test('a PUT to an open URL is captured with its method, Content-Length, body and
   const answer = await send(target, body);
 
   expect(answer.status).toBe(200);
-  expect(captured).toEqual([{ method: 'PUT', contentLength: String(Buffer.byteLength(body)), body, atMs: clock.nowMs() }]);
+  expect(captured).toEqual([{ method: 'PUT', contentLength: String(Buffer.byteLength(body)), body, atMs: clock.nowMs(), status: 200 }]);
   endpoint.close(target);
 });
 
@@ -80,7 +80,7 @@ test('another method than PUT is captured, and refused as S3 refuses a URL signe
 
   expect(answer.status).toBe(403);
   expect(answer.body).toContain('<Code>SignatureDoesNotMatch</Code>');
-  expect(captured.map((c) => c.method)).toEqual(['POST']);
+  expect(captured.map((c) => [c.method, c.status])).toEqual([['POST', 403]]);
   endpoint.close(target);
 });
 
@@ -105,4 +105,85 @@ test.each([
   expect(answer.body).toContain('<Code>AccessDenied</Code>');
   expect(endpoint.refused).toHaveLength(refusedBefore + 1);
   expect(endpoint.refused.at(-1)).toMatchObject({ method: 'PUT' });
+});
+
+describe('faults: S3 failing PUTs now and then', () => {
+  const STEP = 60_000;
+
+  test.each([
+    ['SlowDown', 503, '<Code>SlowDown</Code><Message>Please reduce your request rate.</Message>'],
+    ['InternalError', 500, '<Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message>'],
+  ] as const)('%s answers its status and S3\'s error XML, and the PUT is recorded as failed', async (answer, status, xml) => {
+    const target = url(`r-${answer}`);
+    const captured = endpoint.expect(target);
+    endpoint.failPuts({ answer });
+
+    const failed = await send(target, 'body');
+    const retried = await send(target, 'body');
+
+    expect(failed.status).toBe(status);
+    expect(failed.body).toContain(xml);
+    expect(retried.status).toBe(200);
+    expect(captured.map((c) => c.status)).toEqual([status, 200]);
+    endpoint.close(target);
+  });
+
+  test('drop closes the connection without an answer; the PUT is recorded as dropped', async () => {
+    const target = url('r-drop');
+    const captured = endpoint.expect(target);
+    endpoint.failPuts({ answer: 'drop', times: 2 });
+
+    const answers = [await send(target, 'a'), await send(target, 'a'), await send(target, 'a')];
+
+    expect(answers.map((a) => a.status)).toEqual(['dropped', 'dropped', 200]);
+    expect(captured.map((c) => c.status)).toEqual(['dropped', 'dropped', 200]);
+    endpoint.close(target);
+  });
+
+  test('a fault for one URL, or one resource, leaves the others alone', async () => {
+    const [target, other] = [url('r-one'), url('r-other')];
+    const [captured, otherCaptured] = [endpoint.expect(target), endpoint.expect(other)];
+    const elsewhere = responseUrl(endpoint.endpoint, 'us-east-1', STACK_ID, 'Elsewhere', 'r-elsewhere');
+    const elsewhereCaptured = endpoint.expect(elsewhere);
+    endpoint.failPuts({ answer: 'InternalError', url: target });
+    endpoint.failPuts({ answer: 'SlowDown', logicalId: 'Elsewhere' });
+
+    await send(other, 'x');
+    await send(target, 'x');
+    await send(elsewhere, 'x');
+    await send(other, 'x');
+
+    expect(otherCaptured.map((c) => c.status)).toEqual([200, 200]);
+    expect(captured.map((c) => c.status)).toEqual([500]);
+    expect(elsewhereCaptured.map((c) => c.status)).toEqual([503]);
+    [target, other, elsewhere].forEach((u) => endpoint.close(u));
+  });
+
+  test('a fault for a span of emulated time fails every PUT within it, and none after', async () => {
+    const target = url('r-span');
+    const captured = endpoint.expect(target);
+    endpoint.failPuts({ answer: 'SlowDown', fromMs: clock.nowMs() + STEP, untilMs: clock.nowMs() + 3 * STEP });
+
+    await send(target, 'before');
+    clock.advance(STEP / 1000);
+    await send(target, 'during');
+    await send(target, 'during');
+    clock.advance(2 * STEP / 1000);
+    await send(target, 'after');
+
+    expect(captured.map((c) => [c.body, c.status])).toEqual([['before', 200], ['during', 503], ['during', 503], ['after', 200]]);
+    endpoint.close(target);
+  });
+
+  test('a fault waits for a PUT: another method does not use it up', async () => {
+    const target = url('r-get');
+    const captured = endpoint.expect(target);
+    endpoint.failPuts({ answer: 'InternalError', url: target });
+
+    await send(target, '', { method: 'GET' });
+    await send(target, 'x');
+
+    expect(captured.map((c) => [c.method, c.status])).toEqual([['GET', 403], ['PUT', 500]]);
+    endpoint.close(target);
+  });
 });

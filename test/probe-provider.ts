@@ -22,7 +22,8 @@ import { buildSync } from 'esbuild';
  * - WaitSeconds: start the waiter, and answer once that much emulated time has passed;
  * - PollFails: 'true' makes every poll throw (the waiter's Catch answers FAILED);
  * - PollTakesSeconds: each poll takes that much emulated time before it answers;
- * - Respond: 'twice' PUTs the response twice, 'chunked' without Content-Length, 'post' with POST.
+ * - Respond: 'twice' PUTs the response twice, 'differ' twice with another Reason the second time,
+ *   'chunked' without Content-Length, 'post' with POST.
  */
 const PROBE_HANDLER = `
 const http = require('http');
@@ -50,6 +51,7 @@ async function answer(event, status, reason, data) {
   const how = event.ResourceProperties.Respond;
   await put(event, body, how);
   if (how === 'twice') await put(event, body, how);
+  if (how === 'differ') await put(event, JSON.stringify({ ...JSON.parse(body), Reason: 'second thoughts' }), how);
 }
 
 exports.onEvent = async (event, context) => {

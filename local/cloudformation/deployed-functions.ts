@@ -5,12 +5,14 @@
  * request from its ServiceToken to the response PUT on the local response
  * endpoint.
  */
+import type { RateLimit } from '../proton';
 import { attributesRead, DeployTarget, StackAssembly } from './assembly';
 import { Clock, Waits } from './clock';
 import { accessKeyIdOf } from './iam';
-import { InvocationRecord, LocalLambda, LogRecord } from './lambda';
+import { AsyncOutcome, InvocationRecord, LocalLambda, LogRecord } from './lambda';
+import { LocalParameterStore } from './parameter-store-endpoint';
 import { CloudFormationRequest, CloudFormationResponse, violations } from './requests';
-import { LocalResponseEndpoint } from './response-endpoint';
+import { CapturedResponse, LocalResponseEndpoint } from './response-endpoint';
 import { Execution, ExecutionEvent, LocalStepFunctions, StateMachineDefinition } from './step-functions';
 import { LocalStepFunctionsEndpoint } from './step-functions-endpoint';
 
@@ -22,14 +24,27 @@ export type ProgressEvent =
   | { readonly kind: 'waiter'; readonly event: ExecutionEvent }
   | { readonly kind: 'response'; readonly response: CloudFormationResponse; readonly bytes: number };
 
+/**
+ * How Lambda delivers a request's asynchronous event (it promises at least
+ * once): `'once'`; `'after-answer'`, a second delivery once the first one's
+ * invocation and everything it started have ended; `'concurrent'`, two
+ * deliveries at the same moment.
+ */
+export type Delivery = 'once' | 'after-answer' | 'concurrent';
+
 /** One request and the response CloudFormation received for it. */
 export interface RequestResult {
   readonly request: CloudFormationRequest;
+  /** The answer CloudFormation read: the body of the last successful PUT. */
   readonly response: CloudFormationResponse;
   /** Size of the response body as sent. */
   readonly responseBytes: number;
-  /** Emulated seconds from the request to the response. */
+  /** Emulated seconds from the request to the first successful PUT. */
   readonly elapsedSeconds: number;
+  /** Every request made to the response URL while it was open, failed attempts included, with the status answered. */
+  readonly responseAttempts: readonly CapturedResponse[];
+  /** How each delivery of the event to the ServiceToken ended. */
+  readonly deliveries: readonly AsyncOutcome[];
   readonly invocations: readonly InvocationRecord[];
   /** What the functions logged while serving the request. */
   readonly logs: readonly LogRecord[];
@@ -57,23 +72,35 @@ export interface DeployedFunctionsOptions {
   readonly invocationOverheadMs?: number;
   /** Whether the caller with this access key may call `states:<action>` on `resource` (the emulated IAM). */
   readonly stepFunctionsAllowed: (accessKeyId: string | undefined, action: string, resource: string) => boolean;
+  /** Whether the caller with this access key may call `ssm:<action>` on `resource` (the emulated IAM). */
+  readonly parameterStoreAllowed: (accessKeyId: string | undefined, action: string, resource: string) => boolean;
+  /** The Parameter Store's rates (see `LocalParameterStore`). @default DEFAULT_PARAMETER_STORE_RATE_LIMITS */
+  readonly parameterStoreRateLimits?: Readonly<Record<string, RateLimit>> | false;
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
 export class DeployedFunctions {
-  /** Starts the local Step Functions and response endpoints, and deploys the stack's functions and state machines. */
+  /** Starts the local Step Functions, Parameter Store and response endpoints, and deploys the stack's functions and state machines. */
   static async start(stack: () => StackAssembly, options: DeployedFunctionsOptions): Promise<DeployedFunctions> {
     const functions = new DeployedFunctions(stack, options);
-    const [stepFunctionsEndpoint, responses] = await Promise.all([
+    const { partition, region, account } = options.target;
+    const [stepFunctionsEndpoint, responses, parameterStore] = await Promise.all([
       LocalStepFunctionsEndpoint.start(functions.stepFunctions, {
         isAllowed: options.stepFunctionsAllowed,
         now: () => new Date(options.clock.nowMs()),
         tagOf: requestIdOf,
       }),
       LocalResponseEndpoint.start(options.clock),
+      LocalParameterStore.start({
+        arnPrefix: `arn:${partition}:ssm:${region}:${account}:parameter`,
+        nowMs: () => options.clock.nowMs(),
+        isAllowed: options.parameterStoreAllowed,
+        rateLimits: options.parameterStoreRateLimits,
+      }),
     ]);
     functions.stepFunctionsEndpoint = stepFunctionsEndpoint;
     functions.responses = responses;
+    functions.parameterStore = parameterStore;
     functions.addFunctions();
     return functions;
   }
@@ -85,6 +112,8 @@ export class DeployedFunctions {
   stepFunctionsEndpoint!: LocalStepFunctionsEndpoint;
   /** Where the response URLs of requests point. */
   responses!: LocalResponseEndpoint;
+  /** The endpoint the functions' SSM clients reach (`AWS_ENDPOINT_URL_SSM`). */
+  parameterStore!: LocalParameterStore;
   /** The role (logical id) behind each access key the functions use. */
   private readonly roles = new Map<string, string>();
 
@@ -105,7 +134,7 @@ export class DeployedFunctions {
 
   /** Stops the local endpoints; executions and invocations under way end on their own. */
   async stop(): Promise<void> {
-    await Promise.all([this.stepFunctionsEndpoint.stop(), this.responses.stop()]);
+    await Promise.all([this.stepFunctionsEndpoint.stop(), this.responses.stop(), this.parameterStore.stop()]);
   }
 
   /** The logical id of the role whose credentials carry this access key. */
@@ -121,64 +150,78 @@ export class DeployedFunctions {
 
   /**
    * Sends a request to the resource's ServiceToken as CloudFormation does (an
-   * asynchronous Lambda invocation), waits for everything it started to end
-   * (the invocation, the executions whose input carries its RequestId, and
-   * their invocations), and checks the response: a request CloudFormation
-   * would not complete throws a `LifecycleViolation`.
+   * asynchronous Lambda invocation, delivered once or twice as `delivery`
+   * says), waits for everything it started to end (the invocations, the
+   * executions whose input carries its RequestId, and their invocations), and
+   * checks the answer: a request CloudFormation would not complete throws a
+   * `LifecycleViolation`.
    */
-  async send(request: CloudFormationRequest, logicalId: string): Promise<RequestResult> {
-    const responses = this.responses.expect(request.ResponseURL);
+  async send(request: CloudFormationRequest, logicalId: string, delivery: Delivery = 'once'): Promise<RequestResult> {
+    const attempts = this.responses.expect(request.ResponseURL);
     const firstInvocation = this.lambda.invocations.length;
     const firstLog = this.lambda.logs.length;
     const startedMs = this.options.clock.nowMs();
     this.options.onProgress?.({ kind: 'request', request });
-    let executions: Execution[] = [];
+    const deliver = () => this.lambda.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
+    const deliveries: AsyncOutcome[] = [];
     try {
-      // CloudFormation invokes the ServiceToken asynchronously.
-      await this.lambda.invokeAsync(String(request.ResourceProperties.ServiceToken), JSON.stringify(request), request.RequestId);
-      // Then the executions it started, and any invocation still running after its execution timed out.
-      for (;;) {
-        await this.lambda.settled(request.RequestId);
-        executions = this.stepFunctions.executions.filter((e) => e.tag === request.RequestId);
-        const running = executions.filter((e) => e.status === 'RUNNING');
-        if (running.length === 0) {
-          break;
-        }
-        await Promise.all(running.map((e) => e.done));
+      // CloudFormation invokes the ServiceToken asynchronously; Lambda may deliver the event twice.
+      deliveries.push(...await Promise.all(delivery === 'concurrent' ? [deliver(), deliver()] : [deliver()]));
+      await this.settled(request.RequestId);
+      if (delivery === 'after-answer') {
+        deliveries.push(await deliver());
+        await this.settled(request.RequestId);
       }
     } finally {
       this.responses.close(request.ResponseURL);
     }
 
-    const first = responses[0];
+    // Failed attempts (a 5xx, a dropped connection) wrote nothing; CloudFormation reads what the successful ones wrote.
+    const answers = attempts.filter((a) => a.method === 'PUT' && a.status === 200);
+    const first = answers[0];
+    const last = answers[answers.length - 1];
     const serviceTimeout = Number(request.ResourceProperties.ServiceTimeout ?? 3600);
     const problems = violations({
       request,
-      responses: responses.map((r) => r.body),
+      responses: answers.map((a) => a.body),
       elapsedSeconds: first ? (first.atMs - startedMs) / 1000 : Infinity,
       serviceTimeoutSeconds: serviceTimeout,
       attributesRead: attributesRead(this.stack().template, logicalId),
     });
-    for (const r of responses) {
-      if (r.method !== 'PUT' || Number(r.contentLength) !== Buffer.byteLength(r.body)) {
-        problems.push(`the response was not a PUT with its Content-Length (${r.method}, ${String(r.contentLength)})`);
+    for (const a of attempts) {
+      if (a.method !== 'PUT' || Number(a.contentLength) !== Buffer.byteLength(a.body)) {
+        problems.push(`the response was not a PUT with its Content-Length (${a.method}, ${String(a.contentLength)})`);
       }
     }
     if (problems.length > 0) {
       throw new LifecycleViolation(problems, request);
     }
-    const response = JSON.parse(first.body) as CloudFormationResponse;
-    const responseBytes = Buffer.byteLength(first.body);
+    const response = JSON.parse(last.body) as CloudFormationResponse;
+    const responseBytes = Buffer.byteLength(last.body);
     this.options.onProgress?.({ kind: 'response', response, bytes: responseBytes });
     return {
       request,
       response,
       responseBytes,
       elapsedSeconds: (first.atMs - startedMs) / 1000,
+      responseAttempts: [...attempts],
+      deliveries,
       invocations: this.lambda.invocations.slice(firstInvocation).filter((i) => i.tag === request.RequestId),
       logs: this.lambda.logs.slice(firstLog).filter((l) => l.tag === request.RequestId),
-      executions,
+      executions: this.stepFunctions.executions.filter((e) => e.tag === request.RequestId),
     };
+  }
+
+  /** Resolves once the request's invocations and executions have ended, and any invocation still running after its execution timed out. */
+  private async settled(requestId: string): Promise<void> {
+    for (;;) {
+      await this.lambda.settled(requestId);
+      const running = this.stepFunctions.executions.filter((e) => e.tag === requestId && e.status === 'RUNNING');
+      if (running.length === 0) {
+        return;
+      }
+      await Promise.all(running.map((e) => e.done));
+    }
   }
 
   private addFunctions(): void {
@@ -231,6 +274,7 @@ export class DeployedFunctions {
           AWS_ENDPOINT_URL_PROTON: this.options.protonEndpoint,
           AWS_ENDPOINT_URL_CLOUDFORMATION: this.options.cloudFormationEndpoint,
           AWS_ENDPOINT_URL_SFN: this.stepFunctionsEndpoint.endpoint,
+          AWS_ENDPOINT_URL_SSM: this.parameterStore.endpoint,
           ...this.functionEnvironment(logicalId),
         },
       });

@@ -1,8 +1,9 @@
 /** A local CloudFormation lifecycle for custom resources: see `LocalCloudFormation`, and `withDeployment` for tests. */
 export { StackAssembly } from './assembly';
 export { Waits } from './clock';
+export type { DuplicateDelivery } from './delivery-rules';
 export { LifecycleViolation } from './deployed-functions';
-export type { ProgressEvent, RequestResult } from './deployed-functions';
+export type { Delivery, ProgressEvent, RequestResult } from './deployed-functions';
 export { handlerSteps, operations, withDeployment } from './fixture';
 export type { LocalDeployment } from './fixture';
 export { DEFAULT_CONCURRENCY, LocalLambda, TooManyRequestsException } from './lambda';
@@ -10,12 +11,18 @@ export type { AsyncOutcome, FunctionDefinition, LogRecord, ThrottleRecord } from
 export { LocalCloudFormation } from './local-cloudformation';
 export type { LocalCloudFormationOptions, StackOperation } from './local-cloudformation';
 export { hostProcess } from './module-loader';
+export type { ConcurrencyHold } from './other-work';
+export { ADVANCED_VALUE_LIMIT, ParameterStore, ParameterStoreError, STANDARD_VALUE_LIMIT } from './parameter-store';
+export type { ParameterTier, ParameterType, StoredParameter } from './parameter-store';
+export { DEFAULT_PARAMETER_STORE_RATE_LIMITS, LocalParameterStore } from './parameter-store-endpoint';
+export type { LocalParameterStoreOptions, ParameterStoreCall, ParameterStoreFault, ParameterStoreOperation } from './parameter-store-endpoint';
 export { MAX_RESPONSE_BYTES, responseUrl, violations } from './requests';
 export type { CloudFormationRequest } from './requests';
 export { LocalResponseEndpoint } from './response-endpoint';
-export type { CapturedResponse } from './response-endpoint';
+export type { CapturedResponse, ResponseFault, ResponseFaultAnswer } from './response-endpoint';
 export { LocalStepFunctions, MAX_INPUT_BYTES, StepFunctionsApiError } from './step-functions';
 export type { Execution, ExecutionEvent, StateMachineDefinition } from './step-functions';
 export { LocalStepFunctionsEndpoint } from './step-functions-endpoint';
 export type { StepFunctionsCall } from './step-functions-endpoint';
 export { synthesize } from './synth';
+export { tracesOf } from './traces';

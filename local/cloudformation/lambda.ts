@@ -17,6 +17,7 @@ import { format } from 'util';
 import * as vm from 'vm';
 import { Clock, emulatedDate, emulatedPerformance, Waits } from './clock';
 import { ModuleLoader, sandboxProcess } from './module-loader';
+import { ConcurrencyHold, OtherWork } from './other-work';
 
 /** A function as the stack defines it, resolved. */
 export interface FunctionDefinition {
@@ -147,10 +148,12 @@ export class LocalLambda {
   readonly throttles: ThrottleRecord[] = [];
   /** The account's concurrency. */
   readonly concurrency: number;
-  /** Most invocations that ran at once. */
+  /** Most invocations of the stack's functions that ran at once (other work's holds not counted). */
   peakConcurrency = 0;
   /** Invocations running now: the slots taken. */
   private running = 0;
+  /** Slots that other work of the account holds. */
+  private readonly otherWork: OtherWork;
   /** The invocations running now, with their tags. */
   private readonly inFlight = new Set<{ readonly tag?: string; readonly ended: Promise<unknown> }>();
   private readonly functions = new Map<string, FunctionDefinition>();
@@ -162,6 +165,7 @@ export class LocalLambda {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new Error(`concurrency must be a whole number of at least 1, got ${this.concurrency}`);
     }
+    this.otherWork = new OtherWork(options.waits, this.concurrency);
   }
 
   add(fn: FunctionDefinition): void {
@@ -183,6 +187,27 @@ export class LocalLambda {
     return this.running;
   }
 
+  /** Slots of the account's concurrency free now. */
+  get freeSlots(): number {
+    return Math.max(0, this.concurrency - this.running - this.otherWork.heldNow);
+  }
+
+  /**
+   * Other work of the account (other functions) holds `slots` of its
+   * concurrency for `seconds` of emulated time, from now or from `atMs`: the
+   * stack's invocations find that much less of the pool meanwhile.
+   *
+   * @returns a function that ends the hold early
+   */
+  hold(slots: number, seconds: number, options: { readonly atMs?: number } = {}): () => void {
+    return this.otherWork.hold(slots, seconds, options);
+  }
+
+  /** What other work held of the account's concurrency (see `hold`). */
+  get holds(): readonly ConcurrencyHold[] {
+    return this.otherWork.holds;
+  }
+
   /**
    * A synchronous (RequestResponse) invocation. Over the account's concurrency
    * it throws `TooManyRequestsException`, as the Lambda API refuses it.
@@ -191,7 +216,7 @@ export class LocalLambda {
    */
   async invoke(arn: string, payload: string, tag?: string): Promise<InvokeOutput> {
     const fn = this.get(arn);
-    if (this.running >= this.concurrency) {
+    if (this.freeSlots === 0) {
       this.throttles.push({ functionLogicalId: fn.logicalId, invocationType: 'RequestResponse', atMs: this.options.clock.nowMs() });
       throw new TooManyRequestsException();
     }
@@ -233,7 +258,7 @@ export class LocalLambda {
     const fn = this.get(arn);
     const queuedAtMs = this.options.clock.nowMs();
     for (let throttled = 0, failed = 0; ;) {
-      if (this.running >= this.concurrency) {
+      if (this.freeSlots === 0) {
         this.throttles.push({ functionLogicalId: fn.logicalId, invocationType: 'Event', atMs: this.options.clock.nowMs() });
         // Jittered within the doubled interval, so that queued events do not all come back at once.
         const interval = Math.min(ASYNC_THROTTLE_MAX_SECONDS, ASYNC_THROTTLE_FIRST_SECONDS * 2 ** throttled);

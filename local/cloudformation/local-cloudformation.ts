@@ -6,17 +6,22 @@
  * their own AWS SDK clients and PUT their response to a local response URL,
  * where it is checked as CloudFormation would take it.
  */
-import { EmulatedClock } from '../proton';
+import { EmulatedClock, RateLimit } from '../proton';
 import { dependenciesOf, DeployTarget, isCustomResource, StackAssembly } from './assembly';
 import { Clock } from './clock';
 import { LocalCloudFormationEndpoint } from './cloudformation-endpoint';
-import { DeployedFunctions, ProgressEvent, RequestResult } from './deployed-functions';
+import { DeliveryRules, DuplicateDelivery } from './delivery-rules';
+import { DeployedFunctions, Delivery, ProgressEvent, RequestResult } from './deployed-functions';
 import { allowedResources, isAllowed, roleStatements, Statement } from './iam';
-import { LocalLambda, LogRecord } from './lambda';
+import { FunctionDefinition, LocalLambda, LogRecord } from './lambda';
+import { LocalParameterStore } from './parameter-store-endpoint';
 import { CloudFormationRequest, requestFor, RequestType, stringifyLeaves } from './requests';
+import { LocalResponseEndpoint } from './response-endpoint';
 import { LocalStepFunctions } from './step-functions';
+import { tracesOf } from './traces';
 
 export type { ProgressEvent, RequestResult } from './deployed-functions';
+export type { DuplicateDelivery } from './delivery-rules';
 
 export interface LocalCloudFormationOptions {
   /** The cloud assembly directory (`cdk.out`). */
@@ -49,7 +54,7 @@ export interface LocalCloudFormationOptions {
    *
    * @default - the harness leaves the endpoint's IAM alone
    */
-  readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[]): void };
+  readonly protonIam?: { allow(accessKeyId: string, serviceNames: readonly string[], operation?: string): void };
   /**
    * The account's Lambda concurrency: invocations of the stack's functions that
    * may run at once. Over it, a synchronous invoke (a state machine's Task) is
@@ -67,6 +72,21 @@ export interface LocalCloudFormationOptions {
    * @default 0
    */
   readonly invocationOverheadMs?: number;
+  /**
+   * The Parameter Store's rates per operation, as token buckets on the
+   * emulated clock; `false` for none.
+   *
+   * @default DEFAULT_PARAMETER_STORE_RATE_LIMITS (GetParameter 40 per second, as AWS publishes it; PutParameter and DeleteParameter 3, an assumption)
+   */
+  readonly parameterStoreRateLimits?: Readonly<Record<string, RateLimit>> | false;
+  /**
+   * How Lambda delivers each request's asynchronous event: once, or twice
+   * (`'after-answer'`, `'concurrent'`), as its at-least-once delivery allows.
+   * Rules given to `deliverTwice` come first.
+   *
+   * @default - once
+   */
+  readonly delivery?: (request: CloudFormationRequest) => Delivery | undefined;
   /** Called as the lifecycle goes, for progress output. */
   readonly onProgress?: (event: ProgressEvent) => void;
 }
@@ -74,7 +94,10 @@ export interface LocalCloudFormationOptions {
 /** The Proton services one access key may cancel and read. */
 export interface ProtonPermission {
   readonly accessKeyId: string;
+  /** The services it may both read and cancel. */
   readonly serviceNames: string[];
+  /** Per operation, when its policies allow the two operations on different services. */
+  readonly operations?: { readonly GetService: string[]; readonly CancelServicePipelineDeployment: string[] };
 }
 
 /** A stack operation: the requests CloudFormation sent, in order, and how it ended. */
@@ -113,6 +136,8 @@ export class LocalCloudFormation {
       lambdaConcurrency: options.lambdaConcurrency,
       invocationOverheadMs: options.invocationOverheadMs,
       stepFunctionsAllowed: (accessKeyId, action, resource) => harness.callerAllowed(accessKeyId, `states:${action}`, resource),
+      parameterStoreAllowed: (accessKeyId, action, resource) => harness.callerAllowed(accessKeyId, action, resource),
+      parameterStoreRateLimits: options.parameterStoreRateLimits,
       onProgress: options.onProgress,
     });
     harness.applyProtonIam();
@@ -124,6 +149,7 @@ export class LocalCloudFormation {
   private functions!: DeployedFunctions;
   private status = 'REVIEW_IN_PROGRESS';
   private readonly resources = new Map<string, ResourceState>();
+  private readonly deliveries = new DeliveryRules();
 
   private constructor(private readonly options: LocalCloudFormationOptions, private stack: StackAssembly, readonly target: DeployTarget) {
     this.clock = options.clock ?? new EmulatedClock(0);
@@ -167,9 +193,47 @@ export class LocalCloudFormation {
     return this.functions.stepFunctionsEndpoint.endpoint;
   }
 
+  /** The local Parameter Store (the functions' `AWS_ENDPOINT_URL_SSM`): its calls, its parameters, its faults. */
+  get parameterStore(): LocalParameterStore {
+    return this.functions.parameterStore;
+  }
+
+  /** The local endpoint behind the response URLs: `failPuts` makes S3 fail PUTs now and then. */
+  get responses(): LocalResponseEndpoint {
+    return this.functions.responses;
+  }
+
+  /**
+   * Where `text` (a ResponseURL, a secret) appears in what the functions left
+   * behind: execution inputs and outputs, errors and causes, StartExecution
+   * calls, log records, Parameter Store call records. Empty when nowhere.
+   */
+  tracesOf(text: string): string[] {
+    return tracesOf(text, {
+      executions: this.stepFunctions.executions,
+      stepFunctionsCalls: this.stepFunctionsCalls,
+      logs: this.logs,
+      parameterStoreCalls: this.parameterStore.calls,
+      cloudFormationCalls: this.cloudFormationCalls,
+    });
+  }
+
+  /**
+   * Makes Lambda deliver the events of matching requests twice, e.g.
+   * `deliverTwice({ requestType: 'Create', logicalId: 'Cancel', delivery: 'after-answer' })`.
+   */
+  deliverTwice(rule: DuplicateDelivery): void {
+    this.deliveries.add(rule);
+  }
+
   /** Requests to response URLs that were not open (answered 403). */
   get refusedResponses() {
     return this.functions.responses.refused;
+  }
+
+  /** A function of the stack, by logical id, as deployed (its environment included). */
+  functionOf(logicalId: string): FunctionDefinition {
+    return this.lambda.get(this.stack.arn(logicalId));
   }
 
   /** Every log record of every function so far. */
@@ -214,7 +278,8 @@ export class LocalCloudFormation {
   /**
    * The Proton services each handler role may cancel and read, from its
    * synthesized policies resolved for the deployment target: for
-   * `LocalProton.allow(accessKeyId, serviceNames)`.
+   * `LocalProton.allow(accessKeyId, serviceNames)` (and, per operation, with
+   * `operations` when a role's two operations differ).
    *
    * @param options.before count only the policies that CloudFormation is bound
    * to have in place when it sends this resource's request (those it depends
@@ -235,7 +300,8 @@ export class LocalCloudFormation {
       const get = names('proton:GetService');
       const cancel = names('proton:CancelServicePipelineDeployment');
       if (get.join() !== cancel.join()) {
-        throw new Error(`GetService is allowed on [${get}] but CancelServicePipelineDeployment on [${cancel}]: LocalProton's IAM is per service, not per action`);
+        // E.g. one function's role reads, another's cancels.
+        return { accessKeyId, serviceNames: get.filter((name) => cancel.includes(name)), operations: { GetService: get, CancelServicePipelineDeployment: cancel } };
       }
       return { accessKeyId, serviceNames: get };
     });
@@ -300,7 +366,7 @@ export class LocalCloudFormation {
       const replaced = [...before.values()].filter((old) => this.resources.get(old.logicalId)?.physicalId !== old.physicalId && ids.includes(old.logicalId));
       const removed = [...before.values()].filter((old) => !ids.includes(old.logicalId));
       for (const old of [...replaced, ...removed]) {
-        results.push(await this.functions.send(this.requestOf('Delete', old.logicalId, old.properties, { physicalId: old.physicalId }), old.logicalId));
+        results.push(await this.send(this.requestOf('Delete', old.logicalId, old.properties, { physicalId: old.physicalId }), old.logicalId));
       }
       removed.forEach((old) => this.resources.delete(old.logicalId));
       this.setStatus('UPDATE_COMPLETE');
@@ -322,14 +388,14 @@ export class LocalCloudFormation {
         this.resources.set(id, old);
       } else {
         // Old and new swapped: the properties this update tried are the "old" ones now.
-        const result = await this.functions.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: attempted.get(id) }), id);
+        const result = await this.send(this.requestOf('Update', id, old.properties, { physicalId: now.physicalId, oldProperties: attempted.get(id) }), id);
         results.push(result);
         this.record(id, result, old.properties, result.response.Status === 'SUCCESS' ? 'UPDATE_COMPLETE' : 'UPDATE_FAILED');
       }
     }
     this.setStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
     for (const resource of cleanup) {
-      results.push(await this.functions.send(this.requestOf('Delete', resource.logicalId, resource.properties, { physicalId: resource.physicalId }), resource.logicalId));
+      results.push(await this.send(this.requestOf('Delete', resource.logicalId, resource.properties, { physicalId: resource.physicalId }), resource.logicalId));
       if (!before.has(resource.logicalId)) {
         this.resources.delete(resource.logicalId);
       }
@@ -360,9 +426,16 @@ export class LocalCloudFormation {
    * Sends one request for a custom resource of the template, with other
    * properties (as if the template said so), without recording its outcome.
    */
-  async sendRequest(requestType: RequestType, logicalId: string, properties: Record<string, unknown>, physicalId?: string): Promise<RequestResult> {
+  async sendRequest(requestType: RequestType, logicalId: string, properties: Record<string, unknown>, physicalId?: string,
+    options: { readonly delivery?: Delivery } = {}): Promise<RequestResult> {
     const props = { ...this.properties(logicalId), ...stringifyLeaves(properties) as Record<string, unknown> };
-    return this.functions.send(this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined }), logicalId);
+    const request = this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined });
+    return this.send(request, logicalId, options.delivery);
+  }
+
+  /** Sends a request, its event delivered as `delivery` says, or as the `deliverTwice` rules and the `delivery` option say. */
+  private async send(request: CloudFormationRequest, logicalId: string, delivery?: Delivery): Promise<RequestResult> {
+    return this.functions.send(request, logicalId, delivery ?? this.deliveries.take(request) ?? this.options.delivery?.(request) ?? 'once');
   }
 
   /** Stops the local endpoints; in-flight requests end on their own. */
@@ -372,7 +445,7 @@ export class LocalCloudFormation {
 
   private async createResource(logicalId: string): Promise<RequestResult> {
     const properties = this.properties(logicalId);
-    const result = await this.functions.send(this.requestOf('Create', logicalId, properties), logicalId);
+    const result = await this.send(this.requestOf('Create', logicalId, properties), logicalId);
     this.record(logicalId, result, properties, result.response.Status === 'SUCCESS' ? 'CREATE_COMPLETE' : 'CREATE_FAILED');
     return result;
   }
@@ -380,7 +453,7 @@ export class LocalCloudFormation {
   private async updateResource(logicalId: string): Promise<RequestResult> {
     const current = this.resources.get(logicalId)!;
     const properties = this.properties(logicalId);
-    const result = await this.functions.send(this.requestOf('Update', logicalId, properties, { physicalId: current.physicalId, oldProperties: current.properties }), logicalId);
+    const result = await this.send(this.requestOf('Update', logicalId, properties, { physicalId: current.physicalId, oldProperties: current.properties }), logicalId);
     if (result.response.Status === 'SUCCESS') {
       this.record(logicalId, result, properties, 'UPDATE_COMPLETE');
     } else {
@@ -391,7 +464,7 @@ export class LocalCloudFormation {
 
   private async deleteResource(logicalId: string): Promise<RequestResult> {
     const current = this.resources.get(logicalId)!;
-    const result = await this.functions.send(this.requestOf('Delete', logicalId, current.properties, { physicalId: current.physicalId }), logicalId);
+    const result = await this.send(this.requestOf('Delete', logicalId, current.properties, { physicalId: current.physicalId }), logicalId);
     if (result.response.Status === 'SUCCESS') {
       this.resources.delete(logicalId);
     } else {
@@ -436,8 +509,11 @@ export class LocalCloudFormation {
   }
 
   private applyProtonIam(): void {
-    for (const { accessKeyId, serviceNames } of this.options.protonIam ? this.protonPermissions() : []) {
+    for (const { accessKeyId, serviceNames, operations } of this.options.protonIam ? this.protonPermissions() : []) {
       this.options.protonIam!.allow(accessKeyId, serviceNames);
+      for (const [operation, names] of Object.entries(operations ?? {})) {
+        this.options.protonIam!.allow(accessKeyId, names, operation);
+      }
     }
   }
 

@@ -92,8 +92,14 @@ export function stringifyLeaves(value: unknown): unknown {
 }
 
 /**
- * What CloudFormation would not accept about the responses to one request
- * (an empty list when there is exactly one good response in time).
+ * What CloudFormation would not accept about the answers to one request (an
+ * empty list when it got one good answer in time).
+ *
+ * `responses` are the bodies of the successful PUTs (200), in order; failed
+ * attempts (a 5xx, a dropped connection) wrote nothing and are not in it.
+ * CloudFormation reads the object the last one wrote, once: several are
+ * harmless only when their bodies are byte-identical. `elapsedSeconds` is the
+ * time of the first.
  */
 export function violations(r: {
   readonly request: CloudFormationRequest;
@@ -106,10 +112,11 @@ export function violations(r: {
     return [`no response: CloudFormation would wait ${r.serviceTimeoutSeconds} s (ServiceTimeout) and fail the resource`];
   }
   const problems: string[] = [];
-  if (r.responses.length > 1) {
-    problems.push(`${r.responses.length} responses to one request`);
+  const distinct = new Set(r.responses);
+  if (distinct.size > 1) {
+    problems.push(`answers differ: ${r.responses.length} successful PUTs with ${distinct.size} different bodies (which one CloudFormation reads depends on when it reads)`);
   }
-  const body = r.responses[0];
+  const body = r.responses[r.responses.length - 1];
   const bytes = Buffer.byteLength(body);
   if (bytes > MAX_RESPONSE_BYTES) {
     problems.push(`response of ${bytes} bytes: over CloudFormation's ${MAX_RESPONSE_BYTES}-byte limit ("Response object is too long")`);

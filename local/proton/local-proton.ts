@@ -102,7 +102,8 @@ export class LocalProton {
   private readonly services = new Map<string, EmulatedService>();
   private readonly faults = new FaultQueue();
   private readonly limiter: RateLimiter;
-  private readonly permissions = new Map<string, Set<string>>();
+  /** Per access key: the services each operation may touch (`'*'`: every operation not named). */
+  private readonly permissions = new Map<string, Map<string, Set<string>>>();
   private readonly recorded: MutableCall[] = [];
   /** Pending `slow` delays, ended early by `shutDown` and `stop`. */
   private readonly delays = new Map<NodeJS.Timeout, () => void>();
@@ -170,10 +171,13 @@ export class LocalProton {
 
   /**
    * Emulated IAM: the access key `accessKeyId` may only touch these services (others get
-   * AccessDeniedException). Keys never passed here may touch everything.
+   * AccessDeniedException), with every operation, or with `operation` only (then the key's
+   * other operations keep what they were given). Keys never passed here may touch everything.
    */
-  allow(accessKeyId: string, serviceNames: readonly string[]): void {
-    this.permissions.set(accessKeyId, new Set(serviceNames));
+  allow(accessKeyId: string, serviceNames: readonly string[], operation?: string): void {
+    const byOperation = operation === undefined ? new Map<string, Set<string>>() : this.permissions.get(accessKeyId) ?? new Map([['*', new Set<string>()]]);
+    byOperation.set(operation ?? '*', new Set(serviceNames));
+    this.permissions.set(accessKeyId, byOperation);
   }
 
   /** Proton is gone: stops listening (callers get ECONNREFUSED) and drops open connections; state is kept. */
@@ -287,7 +291,8 @@ export class LocalProton {
   /** The service a call is about, after the emulated IAM check (which, as in AWS, comes before the lookup). */
   private service(operation: string, name: string, accessKeyId: string | undefined): EmulatedService {
     const arn = this.serviceArn(name);
-    const allowed = accessKeyId === undefined ? undefined : this.permissions.get(accessKeyId);
+    const byOperation = accessKeyId === undefined ? undefined : this.permissions.get(accessKeyId);
+    const allowed = byOperation && (byOperation.get(operation) ?? byOperation.get('*'));
     if (allowed && !allowed.has(name)) {
       throw new ProtonError('AccessDeniedException', `User: arn:aws:iam::${this.account}:user/${accessKeyId} is not authorized `
         + `to perform: proton:${operation} on resource: ${arn} because no identity-based policy allows the proton:${operation} action`);
