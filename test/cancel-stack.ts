@@ -12,3 +12,12 @@ export function cancelStack(scope: Stack, props: CancelPipelineDeploymentProps, 
   new CfnOutput(scope, `${id}LastDeploymentAttemptedAt`, { value: cancel.lastDeploymentAttemptedAt });
   return cancel;
 }
+
+/** The access key of the role that calls Proton: the IsComplete function's, the waiter's task. */
+export function protonRoleKey(cfn: { handlerRoles(): Array<{ readonly accessKeyId: string; readonly functionLogicalIds: string[] }> }): string {
+  const roles = cfn.handlerRoles().filter((role) => role.functionLogicalIds.some((id) => id.includes('IsComplete')));
+  if (roles.length !== 1) {
+    throw new Error(`expected one role for the IsComplete function, found ${roles.length}`);
+  }
+  return roles[0].accessKeyId;
+}

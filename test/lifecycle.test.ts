@@ -4,7 +4,7 @@ import {
   handlerSteps, LocalCloudFormation, LocalDeployment, LogRecord, MAX_RESPONSE_BYTES, operations, RequestResult, StackOperation, synthesize, withDeployment,
 } from '../local/cloudformation';
 import { RecordedCall, SCENARIOS } from '../local/proton';
-import { cancelStack } from './cancel-stack';
+import { cancelStack, protonRoleKey } from './cancel-stack';
 
 // End to end: each Create goes from CloudFormation's request through the bundled
 // handler and the waiter state machine (both from the synthesized assembly) to
@@ -58,7 +58,7 @@ async function createStack(stackName: string, setup: (d: LocalDeployment) => voi
     await setup(d);
     const [[operation], calls] = await d.protonCalls(() => Promise.all([d.cfn.createStack(), during?.(d)]));
     const outputs = operation.stackStatus === 'CREATE_COMPLETE' ? d.cfn.outputs() : undefined;
-    return { operation, create: operation.requests[0], calls, handlerKey: d.cfn.handlerRoles()[0].accessKeyId, cfn: d.cfn, outputs, startMs };
+    return { operation, create: operation.requests[0], calls, handlerKey: protonRoleKey(d.cfn), cfn: d.cfn, outputs, startMs };
   });
 }
 
@@ -104,8 +104,8 @@ describe('Create', () => {
     });
     expect(run.outputs).toMatchObject({ CancelDeploymentStatus: 'CANCELLED', CancelCancellationRequested: 'true', CancelPipelineArn: PIPELINE_ARN });
 
-    // AND Proton got one read, one cancel, then a read per poll: at 0 s and every 15 s up to 120 s
-    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(9).fill('GetService')]);
+    // AND Proton got one read, one cancel, then a read per poll: every 15 s from the cancel up to 120 s
+    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(8).fill('GetService')]);
     expect(run.calls.every((c) => c.accessKeyId === run.handlerKey && c.status === 200)).toBe(true);
     expect(run.create.elapsedSeconds).toBe(120);
     const waits = run.create.executions[0].events.filter((e) => e.kind === 'wait');
@@ -114,15 +114,14 @@ describe('Create', () => {
 
     // AND the handler logged one JSON line per step; Create never asks CloudFormation for the stack status
     const steps = handlerSteps(run.create.logs);
-    expect(steps).toHaveLength(13);
-    expect(steps[0]).toMatchObject({ serviceName: SERVICE, deploymentStatus: 'IN_PROGRESS' });
-    expect(steps.slice(1).map((s) => s.step)).toEqual(['cancel-sent', 'waiter-started', ...Array(9).fill('poll'), 'answered']);
-    expect(steps[11]).toMatchObject({ deploymentStatus: 'CANCELLED', waitedSeconds: 120 });
-    expect(steps[12]).toEqual({ step: 'answered', status: 'SUCCESS' });
+    expect(steps.map((s) => s.step)).toEqual(['waiter-started', 'read', 'cancel-sent', ...Array(8).fill('poll'), 'answered']);
+    expect(steps[1]).toMatchObject({ serviceName: SERVICE, deploymentStatus: 'IN_PROGRESS' });
+    expect(steps[10]).toMatchObject({ deploymentStatus: 'CANCELLED', waitedSeconds: 120 });
+    expect(steps[11]).toEqual({ step: 'answered', status: 'SUCCESS' });
     expect(run.cfn.cloudFormationCalls).toEqual([]);
   });
 
-  test('the ResponseURL signature reaches no written log', async () => {
+  test('the ResponseURL reaches no log, no execution and no call record, and is removed after the answer', async () => {
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS['in-progress']));
 
     const signature = new URL(run.create.request.ResponseURL).searchParams.get('X-Amz-Signature')!;
@@ -131,7 +130,12 @@ describe('Create', () => {
     // Nothing the functions print, written or not, holds it; yet the request passed through them.
     expect(run.cfn.logs.length).toBeGreaterThan(10);
     expect(leaks(run.cfn.logs)).toEqual([]);
-    expect(run.create.executions[0].input).toContain(signature);
+    expect(run.create.executions).toHaveLength(1);
+    expect(run.create.executions[0].input).toContain(run.create.request.RequestId);
+    expect(run.cfn.tracesOf(signature)).toEqual([]);
+    // It was kept as a SecureString, and only there, until the answer.
+    expect(run.cfn.parameterStore.calls.map((c) => c.operation)).toEqual(['PutParameter', 'GetParameter', 'GetParameter', 'DeleteParameter']);
+    expect(run.cfn.parameterStore.parameters()).toEqual([]);
   });
 
   test('without waiting, completes at CANCELLING as soon as the cancel is sent', async () => {
@@ -189,7 +193,7 @@ describe('Create', () => {
     expect(run.calls.map((c) => `${c.operation} ${c.status}`)).toEqual([
       'GetService 200', 'CancelServicePipelineDeployment 400', 'GetService 200',
     ]);
-    expect(handlerSteps(run.create.logs).slice(1)).toEqual([
+    expect(handlerSteps(run.create.logs).slice(2)).toEqual([
       { step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' },
       { step: 'answered', status: 'SUCCESS' },
     ]);
@@ -227,7 +231,7 @@ describe('Create', () => {
     const run = await createStack('Default', ({ proton }) => proton.addService(SERVICE, SCENARIOS.cancelling));
 
     expect(run.create.response).toMatchObject({ Status: 'SUCCESS', Data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'false' } });
-    expect(operations(run.calls)).toEqual(Array(6).fill('GetService'));
+    expect(operations(run.calls)).toEqual(Array(5).fill('GetService'));
     expect(run.create.elapsedSeconds).toBe(60);
   });
 
@@ -257,7 +261,7 @@ describe('Create', () => {
     // GIVEN the handler's role denied this service (as a service control policy would)
     const run = await createStack('Default', ({ proton, cfn }) => {
       proton.addService(SERVICE, SCENARIOS['in-progress']);
-      proton.allow(cfn.handlerRoles()[0].accessKeyId, ['another-service']);
+      proton.allow(protonRoleKey(cfn), ['another-service']);
     });
 
     expect(run.create.response.Status).toBe('FAILED');
@@ -276,7 +280,7 @@ describe('Create', () => {
     // The handler gives up at its timeout, well before CloudFormation's ServiceTimeout.
     expect(run.create.elapsedSeconds).toBe(60);
     expect(Number(run.create.request.ResourceProperties.ServiceTimeout)).toBeGreaterThan(60);
-    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(5).fill('GetService')]);
+    expect(operations(run.calls)).toEqual(['GetService', 'CancelServicePipelineDeployment', ...Array(4).fill('GetService')]);
   });
 
   test('a 51,200-character spec reaches neither the response nor any log', async () => {
@@ -319,7 +323,7 @@ describe('Create over a faulty wire (the SDK\'s retry waits pass on the emulated
     ]);
   });
 
-  test.concurrent('throttling of every read that never stops: the cancel is sent without the read, then the polls repeat until the timeout', async () => {
+  test.concurrent('throttling of every read that never stops: no cancel is sent; the first step is taken again at each interval until the timeout', async () => {
     const run = await createStack('Default', ({ proton }) => {
       proton.addService(SERVICE, SCENARIOS['in-progress']);
       proton.injectFaults('GetService', { kind: 'throttle', times: Infinity });
@@ -328,13 +332,13 @@ describe('Create over a faulty wire (the SDK\'s retry waits pass on the emulated
     expect(run.create.response).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
     expect(run.create.response.Reason).toMatch(
       /^AWS Proton kept throttling proton:GetService for Proton service 'web-api' in us-east-1\b.*deploy again later/s);
-    // The first read's 5 attempts, the cancel, then one attempt per poll through the 30-minute timeout
-    expect(run.calls.slice(0, 6).map((c) => `${c.operation} ${c.status}`)).toEqual([...Array(5).fill('GetService 429'), 'CancelServicePipelineDeployment 200']);
-    expect(run.calls.slice(6).every((c) => c.operation === 'GetService' && c.status === 429)).toBe(true);
-    // The 30 minutes count from the cancel, sent after the first read's retry waits.
-    const cancelSentSeconds = (run.calls[5].at.getTime() - run.startMs) / 1000;
-    expect(cancelSentSeconds).toBeGreaterThan(0);
-    expect(run.create.elapsedSeconds).toBeCloseTo(cancelSentSeconds + 1_800, 2);
+    // Never a cancel without a read: each step is the read's 5 attempts, repeated after the poll interval.
+    expect(run.calls.every((c) => c.operation === 'GetService' && c.status === 429)).toBe(true);
+    const steps = handlerSteps(run.create.logs).filter((s) => s.step === 'step-repeat');
+    expect(steps.length).toBeGreaterThan(100);
+    // The 30 minutes count from the request's arrival.
+    expect(run.create.elapsedSeconds).toBeGreaterThanOrEqual(1_800);
+    expect(run.create.elapsedSeconds).toBeLessThan(1_800 + 15 + 30);
     expect(run.operation.stackStatus).toBe('ROLLBACK_COMPLETE');
   });
 
