@@ -425,12 +425,26 @@ export class LocalCloudFormation {
   /**
    * Sends one request for a custom resource of the template, with other
    * properties (as if the template said so), without recording its outcome.
+   *
+   * @param options.oldProperties an Update's old properties (as if the
+   * template said so), by default those of the resource as recorded
+   * @param options.stackStatus the stack's status while the request runs (what
+   * `DescribeStacks` answers), e.g. `UPDATE_IN_PROGRESS`; restored afterwards
    */
   async sendRequest(requestType: RequestType, logicalId: string, properties: Record<string, unknown>, physicalId?: string,
-    options: { readonly delivery?: Delivery } = {}): Promise<RequestResult> {
+    options: { readonly delivery?: Delivery; readonly oldProperties?: Record<string, unknown>; readonly stackStatus?: string } = {}): Promise<RequestResult> {
     const props = { ...this.properties(logicalId), ...stringifyLeaves(properties) as Record<string, unknown> };
-    const request = this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? this.resources.get(logicalId)?.properties : undefined });
-    return this.send(request, logicalId, options.delivery);
+    const oldProperties = options.oldProperties
+      ? { ...this.properties(logicalId), ...stringifyLeaves(options.oldProperties) as Record<string, unknown> }
+      : this.resources.get(logicalId)?.properties;
+    const request = this.requestOf(requestType, logicalId, props, { physicalId, oldProperties: requestType === 'Update' ? oldProperties : undefined });
+    const status = this.status;
+    this.status = options.stackStatus ?? status;
+    try {
+      return await this.send(request, logicalId, options.delivery);
+    } finally {
+      this.status = status;
+    }
   }
 
   /** Sends a request, its event delivered as `delivery` says, or as the `deliverTwice` rules and the `delivery` option say. */

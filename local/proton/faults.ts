@@ -13,8 +13,11 @@ export type Fault =
   | FaultBase & { readonly kind: 'unavailable' }
   /** Waits `delayMs` real milliseconds, then answers normally. */
   | FaultBase & { readonly kind: 'slow'; readonly delayMs: number }
-  /** Destroys the socket without any response. */
-  | FaultBase & { readonly kind: 'drop' }
+  /**
+   * Destroys the socket without any response. With `afterApplying`, the call is
+   * served first (a cancel takes effect) and only its answer is lost.
+   */
+  | FaultBase & { readonly kind: 'drop'; readonly afterApplying?: boolean }
   /** 200 with a body that is not valid JSON. */
   | FaultBase & { readonly kind: 'malformed' };
 
@@ -32,6 +35,13 @@ export interface FaultBase {
    * @default - calls about any service
    */
   readonly serviceName?: string;
+  /**
+   * How many matching calls pass untouched before this fault hits: 1 lets the
+   * first read through and hits the second one.
+   *
+   * @default 0
+   */
+  readonly skip?: number;
 }
 
 /** Kind of a fault, as recorded on the calls it hit. */
@@ -41,6 +51,7 @@ interface QueuedFault {
   readonly operation: string;
   readonly fault: Fault;
   remaining: number;
+  skipping: number;
 }
 
 /** Faults waiting for their calls, in the order they were injected. */
@@ -57,15 +68,34 @@ export class FaultQueue {
       if (operation !== '*' && !hits(fault, operation)) {
         throw new Error(`fault ${fault.kind} for ${operation}: Proton's model does not let ${operation} return ${errorOf(fault)}`);
       }
-      this.queue.push({ operation, fault, remaining: times });
+      if (!(Number.isInteger(fault.skip ?? 0) && (fault.skip ?? 0) >= 0)) {
+        throw new Error(`fault ${fault.kind} for ${operation}: skip must be a whole number >= 0, got ${fault.skip}`);
+      }
+      this.queue.push({ operation, fault, remaining: times, skipping: fault.skip ?? 0 });
     }
   }
 
-  /** Takes the first fault matching this call, if any, and uses up one of its times. */
+  /** Drops every fault still queued. */
+  clear(): void {
+    this.queue = [];
+  }
+
+  /**
+   * Takes the first fault matching this call, if any, and uses up one of its
+   * times; a fault still skipping counts the call and lets it pass.
+   */
   take(operation: string, serviceName: string | undefined): Fault | undefined {
-    const entry = this.queue.find((q) => (q.operation === '*' || q.operation === operation)
+    const matching = this.queue.filter((q) => (q.operation === '*' || q.operation === operation)
       && (q.fault.serviceName === undefined || q.fault.serviceName === serviceName)
       && hits(q.fault, operation));
+    let entry: QueuedFault | undefined;
+    for (const q of matching) {
+      if (q.skipping > 0) {
+        q.skipping -= 1;
+      } else {
+        entry ??= q;
+      }
+    }
     if (!entry) {
       return undefined;
     }

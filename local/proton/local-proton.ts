@@ -66,6 +66,8 @@ export interface RecordedCall {
   readonly fault?: FaultKind;
   /** True when the rate limit refused this call (ThrottlingException). */
   readonly throttled?: boolean;
+  /** A call served, then dropped (a `drop` fault `afterApplying`): the status of the answer that was lost. */
+  readonly lostAnswerStatus?: number;
 }
 
 type MutableCall = { -readonly [K in keyof RecordedCall]: RecordedCall[K] };
@@ -169,6 +171,11 @@ export class LocalProton {
     this.faults.add(operation, faults);
   }
 
+  /** Drops every injected fault not used up yet. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   /**
    * Emulated IAM: the access key `accessKeyId` may only touch these services (others get
    * AccessDeniedException), with every operation, or with `operation` only (then the key's
@@ -259,6 +266,8 @@ export class LocalProton {
         return;
       }
     }
+    // A dropped answer after the call was served: it takes effect, the caller never hears.
+    const answerLost = fault?.kind === 'drop' && fault.afterApplying === true;
     try {
       if (!request.isProtonCall) {
         throw new ProtonError('UnknownOperationException', `Unknown operation: ${request.operation}`);
@@ -267,11 +276,22 @@ export class LocalProton {
         throw new ProtonError('SerializationException', 'The request body is not a JSON object.');
       }
       const output = this.dispatch(request.operation, request.input, request.accessKeyId);
+      if (answerLost) {
+        call.lostAnswerStatus = 200;
+        res.socket?.destroy();
+        return;
+      }
       if (sendJson(res, 200, output)) {
         call.status = 200;
       }
     } catch (e) {
-      this.fail(res, call, e instanceof ProtonError ? e : new ProtonError('InternalServerException', `Local Proton failed: ${String(e)}`));
+      const error = e instanceof ProtonError ? e : new ProtonError('InternalServerException', `Local Proton failed: ${String(e)}`);
+      if (answerLost) {
+        call.lostAnswerStatus = error.status;
+        res.socket?.destroy();
+        return;
+      }
+      this.fail(res, call, error);
     }
   }
 
@@ -320,6 +340,9 @@ export class LocalProton {
         call.status = 503;
         return true;
       case 'drop':
+        if (fault.afterApplying) {
+          return false;
+        }
         res.socket?.destroy();
         return true;
       case 'malformed':

@@ -6,7 +6,8 @@ import { ProtonError } from './errors';
 export type CancelRefusal = 'ValidationException' | 'ConflictException';
 
 /** Pipeline deployment statuses the emulator models (Proton's `DeploymentStatus` less the DELETE_* ones). */
-export type PipelineStatus = 'IN_PROGRESS' | 'CANCELLING' | 'CANCELLED' | 'FAILED' | 'SUCCEEDED';
+export type PipelineStatus = 'IN_PROGRESS' | 'CANCELLING' | 'CANCELLED' | 'FAILED' | 'SUCCEEDED'
+  | 'DELETE_IN_PROGRESS' | 'DELETE_COMPLETE' | 'DELETE_FAILED';
 
 /** Options of the pipeline of an emulated service. Durations are in emulated seconds. */
 export interface PipelineOptions {
@@ -17,7 +18,8 @@ export interface PipelineOptions {
    */
   readonly status?: PipelineStatus;
   /**
-   * Emulated seconds after which an IN_PROGRESS (or CANCELLING) deployment finishes by itself.
+   * Emulated seconds after which an IN_PROGRESS (or CANCELLING) deployment finishes by itself, or a
+   * DELETE_IN_PROGRESS pipeline's deletion ends.
    *
    * This is the race Proton documents: the deployment ends at this time whether or not a cancel
    * was accepted, unless the cancellation completed first; a cancel arriving later is refused.
@@ -28,9 +30,9 @@ export interface PipelineOptions {
   /**
    * Status the deployment ends in when it finishes by itself.
    *
-   * @default 'SUCCEEDED'
+   * @default 'SUCCEEDED', or 'DELETE_COMPLETE' for a deletion
    */
-  readonly finishesAs?: 'SUCCEEDED' | 'FAILED';
+  readonly finishesAs?: 'SUCCEEDED' | 'FAILED' | 'DELETE_COMPLETE' | 'DELETE_FAILED';
   /**
    * Emulated seconds from an accepted cancel (or from adding a CANCELLING pipeline) to its end.
    *
@@ -237,7 +239,7 @@ class PipelineState {
 
   /** Applies whichever of "deployment finished" and "cancellation completed" came first, if due. */
   settle(now: number): void {
-    if (this.status !== 'IN_PROGRESS' && this.status !== 'CANCELLING') {
+    if (this.status !== 'IN_PROGRESS' && this.status !== 'CANCELLING' && this.status !== 'DELETE_IN_PROGRESS') {
       return;
     }
     const cancelEnd = this.status === 'CANCELLING' ? this.cancelEndsAt ?? Infinity : Infinity;
@@ -246,7 +248,7 @@ class PipelineState {
       return;
     }
     if (finish <= cancelEnd) {
-      const status = this.o.finishesAs ?? 'SUCCEEDED';
+      const status = this.o.finishesAs ?? (this.status === 'DELETE_IN_PROGRESS' ? 'DELETE_COMPLETE' : 'SUCCEEDED');
       this.finish(status, finish, status === 'FAILED' ? DEPLOYMENT_FAILED_MESSAGE : undefined);
     } else {
       const status = this.o.cancelEndsAs ?? 'CANCELLED';
