@@ -458,3 +458,13 @@ describe('the README\'s troubleshooting table', () => {
     expect(unproduced.map(({ row }) => row)).toEqual(['Gave up after …']);
   });
 });
+
+describe('the README is for users', () => {
+  test('it holds no contributor\'s commands: those are in CONTRIBUTING.md', () => {
+    const contributing = readFileSync(join(__dirname, '..', 'CONTRIBUTING.md'), 'utf8');
+    for (const command of ['npm ci', 'npm test', 'npm run setup', 'npm run demo', 'npm run mutation', 'apt-get']) {
+      expect(README).not.toContain(command);
+      expect(contributing).toContain(command);
+    }
+  });
+});
