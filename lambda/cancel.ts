@@ -79,20 +79,43 @@ export async function step(state: WaiterState, arrivedAt: () => Promise<number |
   try {
     outcome = progress.Phase === 'start' ? await first(state, opts, progress) : await poll(opts, progress);
   } catch (error) {
-    outcome = failed(state, (error as Error).message);
+    // A Create, or an Update read as a forward one: the failure is the answer.
+    outcome = failure(state, (error as Error).message);
   }
   return isAnswer(outcome) ? { ...state, Progress: progress, Answer: outcome } : { ...state, Progress: outcome };
 }
 
 /**
- * A FAILED answer. A Create that fails gets the service name as its physical
- * id when the name is valid (the Delete of the rollback makes no call either
- * way), else the request id.
+ * The answer to a request that could not be taken to its end. A Create fails:
+ * it gets the service name as its physical id when the name is valid (the
+ * Delete of the rollback makes no call either way), else the request id. An
+ * Update never fails without having read a forward update: it reports, with
+ * empty attributes, so that no rollback can fail because of it.
  */
-export function failed(request: WaiterRequest, reason: string): Answer {
+export function fallbackAnswer(request: WaiterRequest, reason: string): Answer {
+  if (request.RequestType === 'Update') {
+    const name = request.ResourceProperties.ServiceName;
+    log('update-reported', { serviceName: String(name), instead: reason });
+    return { status: 'SUCCESS', physicalResourceId: validName(name) ? name : request.PhysicalResourceId, data: emptyAttributes() };
+  }
+  return failure(request, reason);
+}
+
+/** A FAILED answer, with the physical id `fallbackAnswer` describes. */
+function failure(request: WaiterRequest, reason: string): Answer {
   const name = request.ResourceProperties.ServiceName;
-  const createdId = propertyProblem({ ServiceName: name }) === undefined ? name : request.RequestId;
+  const createdId = validName(name) ? name : request.RequestId;
   return { status: 'FAILED', physicalResourceId: request.RequestType === 'Create' ? createdId : request.PhysicalResourceId, reason };
+}
+
+function validName(name: unknown): name is string {
+  return propertyProblem({ ServiceName: name as string }) === undefined;
+}
+
+/** The attributes of an Update that could not read the pipeline. */
+function emptyAttributes(): Attributes {
+  const empty = Object.fromEntries(Object.values(ATTRIBUTE).map(name => [name, ''])) as Attributes;
+  return { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' };
 }
 
 async function first(state: WaiterState, opts: Options, progress: Progress): Promise<Outcome> {
@@ -197,8 +220,9 @@ function settleOrWait(opts: Options, progress: Progress, pipeline: PipelineState
 
 /**
  * One poll: the answer at a final status, a failure past the timeout, else the
- * same progress. A poll that is throttled, or meets a server fault or an
- * unreachable endpoint, is repeated while the timeout allows.
+ * same progress. A poll that is throttled, or meets a server fault or a
+ * dropped connection, is repeated while the timeout allows; an endpoint that
+ * cannot be reached at all fails the wait at once.
  */
 async function poll(opts: Options, progress: Progress): Promise<Outcome> {
   let pipeline: PipelineState;
@@ -206,7 +230,7 @@ async function poll(opts: Options, progress: Progress): Promise<Outcome> {
     pipeline = await read(opts, true);
   } catch (error) {
     const cause = (error as Error).cause;
-    if ((retryKind(cause) === 'throttled' || isFault(cause, true)) && Date.now() < opts.deadline) {
+    if ((retryKind(cause) === 'throttled' || isFault(cause, false)) && Date.now() < opts.deadline) {
       log('poll-failed', { serviceName: opts.serviceName, waitedSeconds: waited(progress), error: (error as Error).message });
       return progress;
     }
@@ -240,8 +264,7 @@ async function reportOnly(opts: Options, progress: Progress): Promise<Outcome> {
       return progress;
     }
     log('report-read-failed', { serviceName: opts.serviceName, error: (error as Error).message });
-    const empty = Object.fromEntries(Object.values(ATTRIBUTE).map(name => [name, ''])) as Attributes;
-    return { status: 'SUCCESS', physicalResourceId: opts.serviceName, data: { ...empty, [ATTRIBUTE.cancellationRequested]: 'false' } };
+    return { status: 'SUCCESS', physicalResourceId: opts.serviceName, data: emptyAttributes() };
   }
 }
 

@@ -13,7 +13,7 @@
  *   retry, and removes the stored URL.
  */
 import type { Context as LambdaContext } from 'aws-lambda';
-import { failed, log, ResourceEvent, step, WaiterRequest, WaiterState } from './cancel';
+import { fallbackAnswer, log, ResourceEvent, step, WaiterRequest, WaiterState } from './cancel';
 import { Context, responseUrlNotStoredError, waiterFailedError, waiterNotStartedError } from './errors';
 import { Answer, AnswerNotSent, sendAnswer } from './respond';
 import { timing, withRetries } from './retry';
@@ -47,7 +47,7 @@ export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext
   try {
     await withRetries(() => storeResponseUrl(name, event.ResponseURL), throttledUntil);
   } catch (error) {
-    return answerAndLog(event, failed(event, responseUrlNotStoredError(contextOf(event), error).message), answerUntil);
+    return answerAndLog(event, fallbackAnswer(event, responseUrlNotStoredError(contextOf(event), error).message), answerUntil);
   }
   try {
     await withRetries(() => startWaiter(process.env.WAITER_STATE_MACHINE_ARN!, event.RequestId, JSON.stringify(waiterInput(event))), throttledUntil);
@@ -58,7 +58,7 @@ export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext
       log('waiter-already-ran', { requestId: event.RequestId });
       return;
     }
-    return answerAndLog(event, failed(event, waiterNotStartedError(contextOf(event), error).message), answerUntil);
+    return answerAndLog(event, fallbackAnswer(event, waiterNotStartedError(contextOf(event), error).message), answerUntil);
   }
   log('waiter-started', { serviceName: contextOf(event).serviceName });
 }
@@ -68,7 +68,7 @@ export async function isComplete(state: WaiterState): Promise<WaiterState | { re
   if (state.Answer === undefined && state.Error === undefined) {
     return step(state, () => responseUrlStoredAt(parameterName(state.RequestId)));
   }
-  const answer = state.Answer ?? failed(state, waiterFailedError(contextOf(state), state.Error!).message);
+  const answer = state.Answer ?? fallbackAnswer(state, waiterFailedError(contextOf(state), state.Error!).message);
   const name = parameterName(state.RequestId);
   let responseUrl: string | undefined;
   try {

@@ -89,13 +89,14 @@ export async function startWaiter(stateMachineArn: string, requestId: string, in
 
 /**
  * Keeps a request's response URL as a `SecureString` parameter, readable only
- * by the provider's functions. A parameter already there (a second delivery of
+ * by the provider's functions; in the standard tier, which costs nothing,
+ * whatever the account's default tier. A parameter already there (a second delivery of
  * the request) is left as it is: its value is the same URL, and its
  * `LastModifiedDate` stays the time the request first arrived.
  */
 export async function storeResponseUrl(name: string, responseUrl: string): Promise<void> {
   try {
-    await ssmClient().send(new PutParameterCommand({ Name: name, Value: responseUrl, Type: 'SecureString', Overwrite: false }), budget());
+    await ssmClient().send(new PutParameterCommand({ Name: name, Value: responseUrl, Type: 'SecureString', Tier: 'Standard', Overwrite: false }), budget());
   } catch (error) {
     if ((error as Error).name !== 'ParameterAlreadyExists') {
       throw error;

@@ -107,9 +107,9 @@ export interface CancelPipelineDeploymentProviderProps {
    * The VPC to run the provider's Lambda functions in.
    *
    * The functions then reach AWS through the subnets: they need a route (a
-   * NAT gateway, or interface endpoints) to AWS Proton, AWS CloudFormation
-   * and AWS Step Functions, and to Amazon S3 (a gateway endpoint will do) for
-   * the response to CloudFormation. The roles get a policy of
+   * NAT gateway, or interface endpoints) to AWS Proton, AWS CloudFormation,
+   * AWS Step Functions and AWS Systems Manager (Parameter Store), and to
+   * Amazon S3 (a gateway endpoint will do) for the response to CloudFormation. The roles get a policy of
    * their own for the functions' network interfaces, scoped to the selected
    * subnets and security groups.
    *
@@ -135,9 +135,11 @@ export interface CancelPipelineDeploymentProviderProps {
 /**
  * The Lambda functions and waiter behind every `CancelPipelineDeployment` of a stack.
  *
- * CloudFormation invokes the `onEvent` function, which sends the cancel and
- * answers at once, or starts the waiter, a state machine that polls the
- * pipeline with the `isComplete` function until it answers.
+ * CloudFormation invokes the `OnEvent` function. It answers a Delete itself;
+ * for a Create or Update it keeps the request's response URL in Parameter
+ * Store and starts the waiter, a state machine named after the request, whose
+ * `IsComplete` function reads the pipeline, cancels, polls until the answer is
+ * decided, and sends it.
  *
  * One is created per stack on first use. Create one yourself to set its log
  * group, VPC or poll interval, and pass it as the `provider` property.

@@ -161,6 +161,11 @@ export class LocalProton {
     this.services.set(name, new EmulatedService(name, this.serviceArn(name), options, this.clock));
   }
 
+  /** Removes a service, if there is one: calls about it then find no such service. */
+  removeService(name: string): void {
+    this.services.delete(name);
+  }
+
   /** Current pipeline deployment status of `name` (undefined: no such service, or no pipeline). */
   status(name: string): PipelineStatus | undefined {
     return this.services.get(name)?.status();
