@@ -9,6 +9,9 @@ import { ResourceEvent, step, WaiterState } from '../lambda/cancel';
 import type { Answer } from '../lambda/respond';
 import { timing } from '../lambda/retry';
 
+// The SDK warns once per process that its releases from 2027 need Node 22; the package supports Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 export const SERVICE = 'my-service';
 export const REGION = 'eu-west-1';
 export const STACK_ID = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Stack/guid';
