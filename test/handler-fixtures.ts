@@ -4,6 +4,8 @@
  * takes a request to its answer the way the waiter state machine does (a step,
  * then the poll interval, until the state holds an `Answer`).
  */
+import * as http from 'http';
+import { AddressInfo } from 'net';
 import type { ServicePipeline } from '@aws-sdk/client-proton';
 import { ResourceEvent, step, WaiterState } from '../lambda/cancel';
 import type { Answer } from '../lambda/respond';
@@ -164,4 +166,43 @@ export async function drive(
     jest.setSystemTime(Date.now() + (options.pollSeconds ?? 15) * 1000);
   }
   throw new Error(`no answer after ${maxSteps} steps; last state: ${JSON.stringify(state)}`);
+}
+
+/** One PUT received by `responseServer`. */
+export interface Put {
+  readonly method?: string;
+  readonly path?: string;
+  readonly contentType?: string;
+  readonly contentLength?: string;
+  readonly raw: string;
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * A local HTTP server standing in for CloudFormation's response URL: it
+ * records each PUT and answers it with the next of `statuses` (200 when none
+ * is left).
+ */
+export async function responseServer(): Promise<{ url: string; puts: Put[]; statuses: number[]; close: () => Promise<void> }> {
+  const puts: Put[] = [];
+  const statuses: number[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', chunk => chunks.push(chunk));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      puts.push({
+        method: req.method, path: req.url, contentType: req.headers['content-type'], contentLength: req.headers['content-length'], raw, body: JSON.parse(raw),
+      });
+      res.statusCode = statuses.shift() ?? 200;
+      res.end();
+    });
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/response?X-Amz-Signature=abc`,
+    puts,
+    statuses,
+    close: () => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
 }
