@@ -77,6 +77,7 @@ const PASSING = [
   ['a 5xx', awsError('InternalServerException', 500)],
   ['a server fault without an HTTP status', Object.assign(new Error('busy'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: {} })],
   ['a 500 the SDK did not mark as a server fault', Object.assign(new Error('oops'), { name: 'Odd', $metadata: { httpStatusCode: 500 } })],
+  ['a dropped connection, as the SDK reports it after its attempts', Object.assign(new Error('socket hang up'), { name: 'TimeoutError', code: 'ECONNRESET', $metadata: { attempts: 5 } })],
   ['a dropped connection (ECONNRESET)', networkError('ECONNRESET', 'read ECONNRESET')],
   ['a dropped connection (EPIPE)', networkError('EPIPE', 'write EPIPE')],
   ['a dropped connection whose code is only in the message', new Error('socket hang up: read ECONNRESET')],
