@@ -42,6 +42,16 @@ function request(url = cfn.url): Request {
 
 const SUCCESS: Answer = { status: 'SUCCESS', physicalResourceId: SERVICE };
 
+/** The error a promise rejects with; fails the test if it resolves. */
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
 /** `sendAnswer` with `seconds` to spend. */
 function send(answer: Answer = SUCCESS, seconds = 40, url?: string): Promise<void> {
   return sendAnswer(request(url), answer, nowMs + seconds * 1000);
@@ -136,7 +146,7 @@ describe('the PUT', () => {
     try {
       const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/slow?X-Amz-Signature=abc`;
 
-      const error = await send(SUCCESS, 3.1, url).catch(e => e as Error);
+      const error = await failure(send(SUCCESS, 3.1, url));
 
       expect(error.message).toBe("Could not send the SUCCESS answer to CloudFormation's response URL after 3 attempt(s): no answer from CloudFormation's response URL within 0.05 seconds");
       expect(sleeps).toEqual([1000, 2000]);
@@ -150,7 +160,7 @@ describe('the PUT', () => {
   test('an https URL is sent with TLS: to a plain HTTP server, the handshake fails', async () => {
     const url = cfn.url.replace('http://', 'https://');
 
-    const error = await send(SUCCESS, 10, url).catch(e => e as Error);
+    const error = await failure(send(SUCCESS, 10, url));
 
     expect(error.message).toMatch(/after 1 attempt\(s\): .*(SSL|TLS|EPROTO|wrong version|ECONNRESET)/i);
     expect(error.message).not.toContain('127.0.0.1');
@@ -163,7 +173,7 @@ describe('the PUT', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>(resolve => closed.close(() => resolve()));
 
-    const error = await send(SUCCESS, 40, `http://127.0.0.1:${port}/gone?X-Amz-Signature=abc`).catch(e => e as Error);
+    const error = await failure(send(SUCCESS, 40, `http://127.0.0.1:${port}/gone?X-Amz-Signature=abc`));
 
     expect(error.message).toBe("Could not send the SUCCESS answer to CloudFormation's response URL after 5 attempt(s): ECONNREFUSED");
     expect(sleeps).toHaveLength(4);

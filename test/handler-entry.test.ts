@@ -153,6 +153,17 @@ describe('onEvent: a Create or Update', () => {
     expectNoUrlIn(start.input!);
   });
 
+  test('the Parameter Store and Step Functions clients take the handler\'s bounds: 5 attempts, 25 s per call', async () => {
+    const timeout = jest.spyOn(AbortSignal, 'timeout');
+
+    await onEvent(request('Create'), MINUTE_LEFT);
+
+    const clients = [parameterStore.call(0).thisValue, stepFunctions.call(0).thisValue] as Array<SSMClient | SFNClient>;
+    await expect(Promise.all(clients.map(c => c.config.maxAttempts()))).resolves.toEqual([5, 5]);
+    expect(timeout.mock.calls).toEqual([[25_000], [25_000]]);
+    expect([(parameterStore.call(0).args as unknown[])[1], (stepFunctions.call(0).args as unknown[])[1]]).toEqual(timeout.mock.results.map(r => ({ abortSignal: r.value })));
+  });
+
   test('an Update is started the same way, with its old properties and physical id', async () => {
     await onEvent(request('Update', { Trigger: 'new' }), MINUTE_LEFT);
 
@@ -381,7 +392,7 @@ describe('isComplete', () => {
       cfn.statuses.push(...Array(20).fill(503));
 
       // WHEN
-      const error = await isComplete(answered(SUCCESS)).catch(e => e as Error & { refused: boolean });
+      const error = await isComplete(answered(SUCCESS)).then(() => { throw new Error('expected a failure'); }, (e: Error) => e);
 
       // THEN: attempts at 0, 1, 3, 7 and 15 s; a sixth after 16 s more could end past 30 s
       expect(ANSWER_TASK_PUT_MS).toBe(30_000);

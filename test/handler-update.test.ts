@@ -56,6 +56,16 @@ describe('a forward Update (UPDATE_IN_PROGRESS)', () => {
     expect(state.Progress).toMatchObject({ Phase: 'wait', PhysicalResourceId: SERVICE, Data: { CancellationRequested: 'true' } });
   });
 
+  test('reads the stack status with the handler\'s bounds: 5 attempts, 25 s per call', async () => {
+    const timeout = jest.spyOn(AbortSignal, 'timeout');
+
+    await update({ Trigger: 'new' });
+
+    await expect((cloudFormation.call(0).thisValue as CloudFormationClient).config.maxAttempts()).resolves.toBe(5);
+    expect(timeout).toHaveBeenCalledWith(25_000);
+    expect((cloudFormation.call(0).args as unknown[])[1]).toEqual({ abortSignal: timeout.mock.results[0].value });
+  });
+
   test('from no Trigger to one cancels', async () => {
     await update({ Trigger: 'first' }, {});
 
