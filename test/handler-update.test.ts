@@ -276,4 +276,20 @@ describe('an Update whose stack status cannot be read reports only, and never fa
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' } });
     expect(clocks.sleeps).toEqual([]);
   });
+
+  // BUG (lambda/cancel.ts options/isPassing): a report-only step repeats throttling until StartedAt +
+  // TimeoutSeconds, read from the properties as they are, but a report-only Update may carry invalid ones
+  // (the stack status unreadable, or a rollback). With TimeoutSeconds 'ninety' the deadline is NaN, so
+  // `now >= deadline` is never true: a Proton that keeps throttling is waited out for ever, the execution
+  // times out after an hour, and CloudFormation never gets an answer. (A huge whole number, e.g. '999999',
+  // does the same for days.) Expected: an invalid timeout counts as the default, or at most the longest.
+  test.failing('a report-only Update with an invalid timeout still answers when Proton throttles throughout', async () => {
+    cloudFormation.on(DescribeStacksCommand).rejects(awsError('AccessDenied', 403, 'no'));
+    proton.on(GetServiceCommand).rejects(awsError('ThrottlingException', 400, 'Rate exceeded'));
+
+    const { answer, tookMs } = await drive(waiterState('Update', { Trigger: 'new', TimeoutSeconds: 'ninety' }), { maxSteps: 3_000 / 15 + 1 });
+
+    expect(answer).toEqual({ status: 'SUCCESS', physicalResourceId: SERVICE, data: EMPTY_ATTRIBUTES });
+    expect(tookMs).toBeLessThanOrEqual(3_000_000);
+  });
 });
