@@ -128,6 +128,28 @@ describe('the PUT', () => {
     expect(sleeps).toEqual([1000]);
   });
 
+  test('a connection dropped without an answer is retried', async () => {
+    let dropped = 0;
+    const dropping = http.createServer((req, res) => {
+      if (dropped++ === 0) {
+        req.socket.destroy();
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.end());
+    });
+    await new Promise<void>(resolve => dropping.listen(0, '127.0.0.1', resolve));
+    try {
+      await send(SUCCESS, 40, `http://127.0.0.1:${(dropping.address() as AddressInfo).port}/r?X-Amz-Signature=abc`);
+
+      expect(dropped).toBe(2);
+      expect(sleeps).toEqual([1000]);
+    } finally {
+      dropping.closeAllConnections();
+      await new Promise<void>(resolve => dropping.close(() => resolve()));
+    }
+  });
+
   test.each([300, 400, 403, 404, 499])('HTTP %i is a refusal, not retried', async (status) => {
     cfn.statuses.push(status);
 

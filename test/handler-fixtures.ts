@@ -145,7 +145,8 @@ export interface Driven {
 /**
  * Takes a request to its answer as the waiter does: `step`, and while the
  * state holds no `Answer`, waits the poll interval (on the fake clock) and
- * steps again. Fails the test if no answer comes within `maxSteps`.
+ * steps again. Fails the test if no answer comes within `maxSteps`. Needs
+ * `fakeClocks` (it moves the wall clock with `jest.setSystemTime`).
  */
 export async function drive(
   start: WaiterState,
