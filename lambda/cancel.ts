@@ -12,7 +12,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { ATTRIBUTE, Attributes, DEFAULTS, ResourceProperties } from '../lib/contract';
 import { firstStep, isFinal, isKnownStatus, toAttributes } from './decide';
 import {
-  Context, explainProtonError, invalidPropertyError, isFault, noPipelineError, noServiceError, notCancelledError, nothingToCancelError, timeoutError,
+  Context, explainProtonError, invalidPropertyError, isFault, noPipelineError, timedOut, noServiceError, notCancelledError, nothingToCancelError, timeoutError,
 } from './errors';
 import type { Answer } from './respond';
 import { retryKind, timing, withRetries } from './retry';
@@ -73,7 +73,16 @@ type Outcome = Progress | Answer;
  * @param arrivedAt when the request reached the provider (read once, at the first step)
  */
 export async function step(state: WaiterState, arrivedAt: () => Promise<number | undefined>): Promise<WaiterState> {
-  const progress: Progress = state.Progress ?? { StartedAt: await startTime(arrivedAt), Phase: 'start' };
+  let progress = state.Progress;
+  if (progress === undefined) {
+    const startedAt = await startTime(arrivedAt);
+    if (startedAt === 'gone') {
+      // onEvent answered the request itself and removed its URL: nothing to do, nothing the answer task could send.
+      log('request-already-answered', { requestId: state.RequestId });
+      return { ...state, Answer: failure(state, 'The request was answered before its waiter took a step.') };
+    }
+    progress = { StartedAt: startedAt, Phase: 'start' };
+  }
   const opts = options(state, progress);
   let outcome: Outcome;
   try {
@@ -220,9 +229,10 @@ function settleOrWait(opts: Options, progress: Progress, pipeline: PipelineState
 
 /**
  * One poll: the answer at a final status, a failure past the timeout, else the
- * same progress. A poll that is throttled, or meets a server fault or a
- * dropped connection, is repeated while the timeout allows; an endpoint that
- * cannot be reached at all fails the wait at once.
+ * same progress. A poll that is throttled, meets a server fault or a dropped
+ * connection, or gets no answer in time, is repeated while the timeout allows
+ * (the first step reached Proton: it was there); an endpoint that refuses the
+ * connection or is not found any more fails the wait at once.
  */
 async function poll(opts: Options, progress: Progress): Promise<Outcome> {
   let pipeline: PipelineState;
@@ -230,7 +240,7 @@ async function poll(opts: Options, progress: Progress): Promise<Outcome> {
     pipeline = await read(opts, true);
   } catch (error) {
     const cause = (error as Error).cause;
-    if ((retryKind(cause) === 'throttled' || isFault(cause, false)) && Date.now() < opts.deadline) {
+    if ((retryKind(cause) === 'throttled' || isFault(cause, false) || timedOut(cause)) && Date.now() < opts.deadline) {
       log('poll-failed', { serviceName: opts.serviceName, waitedSeconds: waited(progress), error: (error as Error).message });
       return progress;
     }
@@ -364,7 +374,9 @@ function report(opts: Options, pipeline: PipelineState, cancellationRequested: b
 
 function options(request: WaiterRequest, progress: Progress): Options {
   const props = request.ResourceProperties;
-  const timeoutSeconds = props.TimeoutSeconds ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds;
+  // An invalid timeout fails a Create or a forward Update; anything else (a rollback reporting) waits the default.
+  const timeoutSeconds = props.TimeoutSeconds !== undefined && propertyProblem({ ServiceName: 's', TimeoutSeconds: props.TimeoutSeconds }) === undefined
+    ? Number(props.TimeoutSeconds) : DEFAULTS.timeoutSeconds;
   return {
     serviceName: props.ServiceName,
     region: process.env.AWS_REGION ?? 'an unknown region',
@@ -376,10 +388,13 @@ function options(request: WaiterRequest, progress: Progress): Options {
   };
 }
 
-/** When the request arrived; now, if that cannot be read (the wait then counts from now). */
-async function startTime(arrivedAt: () => Promise<number | undefined>): Promise<number> {
+/**
+ * When the request arrived; now, if that cannot be read (the wait then counts
+ * from now); `gone` when the request's response URL is no longer stored.
+ */
+async function startTime(arrivedAt: () => Promise<number | undefined>): Promise<number | 'gone'> {
   try {
-    return await arrivedAt() ?? Date.now();
+    return await arrivedAt() ?? 'gone';
   } catch (error) {
     log('arrival-unknown', { error: (error as Error).message });
     return Date.now();

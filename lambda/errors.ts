@@ -55,7 +55,8 @@ export function explainProtonError(error: unknown, operation: string, context: C
   if (isTransient(error)) {
     return new DeploymentError(`AWS Proton failed proton:${operation} for ${service} with ${status ? `HTTP ${status}` : `a server fault (${name})`} through every retry${said}; deploy again later.`);
   }
-  if (!status && (name === 'SyntaxError' || /Deserialization|parse/i.test(message))) {
+  // A 200 whose body the SDK could not read carries that status.
+  if ((!status || status < 300) && (name === 'SyntaxError' || /Deserialization|parse/i.test(message))) {
     return new DeploymentError(`AWS Proton sent an answer to proton:${operation} for ${service} that is not valid Proton JSON; deploy again later.`);
   }
   return new DeploymentError(`AWS Proton refused proton:${operation} for ${service}: ${name}${said}.`);
@@ -97,6 +98,12 @@ export function isTransient(error: unknown): boolean {
 export function isFault(error: unknown, orUnreachable: boolean): boolean {
   const { name, code, status, serverFault } = describe(error);
   return serverFault || (status !== undefined && status >= 500) || DROPPED_CODES.includes(code) || (orUnreachable && unreachable(name, code));
+}
+
+/** Whether a call got no answer in time (a request or connection timeout): the endpoint may be there, only slow. */
+export function timedOut(error: unknown): boolean {
+  const { name, code } = describe(error);
+  return name === 'TimeoutError' || name === 'AbortError' || code === 'ETIMEDOUT';
 }
 
 function unreachable(name: string, code: string): boolean {

@@ -44,20 +44,27 @@ export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext
   }
   const name = parameterName(event.RequestId);
   const throttledUntil = timing.now() + THROTTLE_RETRY.onEventMs;
+  let stored: Awaited<ReturnType<typeof storeResponseUrl>>;
   try {
-    await withRetries(() => storeResponseUrl(name, event.ResponseURL), throttledUntil);
+    stored = await withRetries(() => storeResponseUrl(name, event.ResponseURL), throttledUntil);
   } catch (error) {
     return answerAndLog(event, fallbackAnswer(event, responseUrlNotStoredError(contextOf(event), error).message), answerUntil);
   }
   try {
     await withRetries(() => startWaiter(process.env.WAITER_STATE_MACHINE_ARN!, event.RequestId, JSON.stringify(waiterInput(event))), throttledUntil);
   } catch (error) {
-    await removeQuietly(name);
     if ((error as Error).name === 'ExecutionAlreadyExists') {
-      // A second delivery after the waiter ended: it has answered.
+      // A delivery after the waiter ended: it has answered.
+      await removeQuietly(name);
       log('waiter-already-ran', { requestId: event.RequestId });
       return;
     }
+    if (stored === 'already-stored') {
+      // Another delivery of this request stored the URL: the request is its to start or answer.
+      log('waiter-not-started', { requestId: event.RequestId, error: (error as Error).message });
+      throw error;
+    }
+    await removeQuietly(name);
     return answerAndLog(event, fallbackAnswer(event, waiterNotStartedError(contextOf(event), error).message), answerUntil);
   }
   log('waiter-started', { serviceName: contextOf(event).serviceName });

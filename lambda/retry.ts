@@ -24,6 +24,9 @@ export const timing = {
   random: (): number => Math.random(),
 };
 
+/** The names AWS services give throttling: Proton's and Parameter Store's, CloudFormation's (HTTP 400), Lambda's. */
+const THROTTLING_NAMES = ['ThrottlingException', 'Throttling', 'TooManyRequestsException', 'RequestLimitExceeded'];
+
 /** What a failed attempt calls for. */
 export type RetryKind = 'denied' | 'throttled';
 
@@ -34,7 +37,7 @@ export function retryKind(error: unknown): RetryKind | undefined {
   if (e.name === 'AccessDeniedException' || status === 403) {
     return 'denied';
   }
-  if (e.name === 'ThrottlingException' || status === 429) {
+  if (THROTTLING_NAMES.includes(e.name ?? '') || status === 429) {
     return 'throttled';
   }
   return undefined;

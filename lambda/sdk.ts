@@ -90,17 +90,19 @@ export async function startWaiter(stateMachineArn: string, requestId: string, in
 /**
  * Keeps a request's response URL as a `SecureString` parameter, readable only
  * by the provider's functions; in the standard tier, which costs nothing,
- * whatever the account's default tier. A parameter already there (a second delivery of
- * the request) is left as it is: its value is the same URL, and its
+ * whatever the account's default tier. A parameter already there (a second
+ * delivery of the request) is left as it is: its value is the same URL, and its
  * `LastModifiedDate` stays the time the request first arrived.
  */
-export async function storeResponseUrl(name: string, responseUrl: string): Promise<void> {
+export async function storeResponseUrl(name: string, responseUrl: string): Promise<'stored' | 'already-stored'> {
   try {
     await ssmClient().send(new PutParameterCommand({ Name: name, Value: responseUrl, Type: 'SecureString', Tier: 'Standard', Overwrite: false }), budget());
+    return 'stored';
   } catch (error) {
     if ((error as Error).name !== 'ParameterAlreadyExists') {
       throw error;
     }
+    return 'already-stored';
   }
 }
 

@@ -143,7 +143,7 @@ describe('onEvent: a Create or Update', () => {
 
     // THEN
     expect(order).toEqual(['store', 'start']);
-    expect(parameterStore.commandCalls(PutParameterCommand)[0].args[0].input).toEqual({ Name: PARAMETER, Value: cfn.url, Type: 'SecureString', Overwrite: false });
+    expect(parameterStore.commandCalls(PutParameterCommand)[0].args[0].input).toEqual({ Name: PARAMETER, Value: cfn.url, Type: 'SecureString', Tier: 'Standard', Overwrite: false });
     const start = stepFunctions.commandCalls(StartExecutionCommand)[0].args[0].input;
     expect(start).toEqual({ stateMachineArn: process.env.WAITER_STATE_MACHINE_ARN, name: REQUEST_ID, input: expect.any(String) });
     expect(JSON.parse(start.input!)).toEqual(waiterState('Create'));
@@ -212,7 +212,6 @@ describe('onEvent: a Create or Update', () => {
 
   test.each([
     ['Create', SERVICE],
-    ['Update', SERVICE],
   ] as const)('a %s whose waiter cannot start: the URL removed, one FAILED answer with the sentence', async (requestType, physicalResourceId) => {
     stepFunctions.on(StartExecutionCommand).rejects(awsError('StateMachineDoesNotExist', 400, `State Machine Does Not Exist: '${process.env.WAITER_STATE_MACHINE_ARN}'`));
 
@@ -225,6 +224,27 @@ describe('onEvent: a Create or Update', () => {
       Reason: "The cancel for Proton service 'my-service' in eu-west-1 was not started: AWS Step Functions refused or did not answer the start of its waiter (StateMachineDoesNotExist); deploy again later.",
     });
     expect(logs.steps().slice(-1)).toEqual([{ step: 'answered', status: 'FAILED', reason: cfn.puts[0].body.Reason }]);
+  });
+
+  test('an Update whose waiter cannot start reports, never fails: the stack status was not read', async () => {
+    stepFunctions.on(StartExecutionCommand).rejects(awsError('StateMachineDoesNotExist', 400, 'State Machine Does Not Exist'));
+
+    await onEvent(request('Update'), MINUTE_LEFT);
+
+    expect(parameterStore.commandCalls(DeleteParameterCommand).map(c => c.args[0].input)).toEqual([{ Name: PARAMETER }]);
+    expect(cfn.puts).toHaveLength(1);
+    expect(cfn.puts[0].body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: SERVICE, Data: { DeploymentStatus: '', CancellationRequested: 'false' } });
+    expect(logs.steps()).toContainEqual(expect.objectContaining({ step: 'update-reported', serviceName: SERVICE }));
+  });
+
+  test('a second delivery whose start fails leaves the request to the delivery that stored the URL: no answer, the URL kept, an error for Lambda to retry', async () => {
+    parameterStore.on(PutParameterCommand).rejects(awsError('ParameterAlreadyExists', 400, 'The parameter already exists.'));
+    stepFunctions.on(StartExecutionCommand).rejects(awsError('ServiceUnavailable', 503, 'unavailable'));
+
+    await expect(onEvent(request('Create'), MINUTE_LEFT)).rejects.toThrow('unavailable');
+
+    expect(cfn.puts).toEqual([]);
+    expect(parameterStore.commandCalls(DeleteParameterCommand)).toHaveLength(0);
   });
 
   test('a Create with an invalid service name that cannot start fails under the request id', async () => {
@@ -335,12 +355,9 @@ describe('isComplete', () => {
       expect(parameterStore.calls()).toHaveLength(0);
     });
 
-    // BUG (lambda/index.ts isComplete / lambda/cancel.ts startTime): a waiter whose first step finds no
-    // stored URL belongs to a request already answered: onEvent answered FAILED ("was not started") after
-    // a StartExecution whose answers were all lost though the execution had started, and removed the URL.
-    // The step still reads and cancels the pipeline (the arrival is taken as now), so Proton's deployment is
-    // cancelled while CloudFormation was told the cancel was not started; the answer task then sends nothing.
-    test.failing('a first step that finds no stored URL (the request was answered) calls no Proton', async () => {
+    // A waiter whose first step finds no stored URL belongs to a request onEvent already answered (e.g. it
+    // answered "was not started" after every StartExecution answer was lost, and removed the URL): it must not act.
+    test('a first step that finds no stored URL (the request was answered) calls no Proton', async () => {
       parameterStore.on(GetParameterCommand).rejects(awsError('ParameterNotFound', 400));
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
       proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
@@ -457,10 +474,19 @@ describe('isComplete', () => {
       expect(proton.calls()).toHaveLength(0);
     });
 
-    test('an Update keeps its physical id; an error without a name still makes a sentence', async () => {
-      await isComplete({ ...waiterState('Update'), PhysicalResourceId: 'kept-id', Error: {} } as WaiterState);
+    test('an Update reports instead (its stack status was not read as a forward update), under the new name or else its physical id', async () => {
+      await isComplete({ ...waiterState('Update'), PhysicalResourceId: 'kept-id', Error: { Error: 'Lambda.Unknown' } } as WaiterState);
+      await isComplete({ ...waiterState('Update', { ServiceName: 'not a name!' }), PhysicalResourceId: 'kept-id', Error: { Error: 'Lambda.Unknown' } } as WaiterState);
 
-      expect(cfn.puts[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: 'kept-id' });
+      expect(cfn.puts.map(p => [p.body.Status, p.body.PhysicalResourceId, p.body.Data?.CancellationRequested])).toEqual([
+        ['SUCCESS', SERVICE, 'false'], ['SUCCESS', 'kept-id', 'false'],
+      ]);
+    });
+
+    test('an error without a name still makes a sentence', async () => {
+      await isComplete({ ...waiterState('Create'), Error: {} } as WaiterState);
+
+      expect(cfn.puts[0].body).toMatchObject({ Status: 'FAILED', PhysicalResourceId: SERVICE });
       expect(cfn.puts[0].body.Reason).toBe("The wait for the pipeline deployment of Proton service 'my-service' in eu-west-1 stopped: its step failed in AWS Lambda with an unknown error; "
         + "deploy again later, and if it persists, look for the step's error in the provider's log group.");
     });

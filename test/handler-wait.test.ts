@@ -166,7 +166,6 @@ describe('a poll that fails', () => {
     ['throttled', awsError('ThrottlingException', 400)],
     ['a server fault', awsError('InternalServerException', 500)],
     ['a dropped connection', networkError('ECONNRESET', 'socket hang up ECONNRESET')],
-    ['an unreachable endpoint', networkError('ECONNREFUSED')],
     ['a timeout', Object.assign(new Error('Request timed out'), { name: 'TimeoutError' })],
   ])('%s: is repeated at the next poll while the timeout allows, then fails', async (_, error) => {
     proton.on(GetServiceCommand).rejects(error);
@@ -177,6 +176,17 @@ describe('a poll that fails', () => {
     expect(inside).toEqual(waiting({ TimeoutSeconds: '600' }));
     expect(past.Answer).toMatchObject({ status: 'FAILED', reason: expect.stringMatching(/^(AWS Proton kept throttling|AWS Proton failed|Could not reach AWS Proton)/) });
     expect(clocks.sleeps).toEqual([]);
+  });
+
+  test.each([
+    ['refuses the connection', networkError('ECONNREFUSED')],
+    ['is not found', networkError('ENOTFOUND')],
+  ])('an endpoint that %s fails the wait at once, with the sentence for it', async (_, error) => {
+    proton.on(GetServiceCommand).rejects(error);
+
+    const state = await poll(waiting({ TimeoutSeconds: '600' }), 30_000);
+
+    expect(state.Answer).toMatchObject({ status: 'FAILED', reason: expect.stringMatching(/^Could not reach AWS Proton for Proton service 'my-service' in eu-west-1 \(E(CONNREFUSED|NOTFOUND), /) });
   });
 
   test('a failed poll is logged with the time waited and the error', async () => {

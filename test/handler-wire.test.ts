@@ -170,11 +170,9 @@ describe('faults over the wire', () => {
   // losing `code: 'ECONNRESET'`. In Lambda the handler gets the SDK's own shape (name TimeoutError, code
   // ECONNRESET), which handler-faults tests.
 
-  // BUG (lambda/errors.ts explainProtonError): the SDK's deserialization error carries the answer's
-  // `$metadata.httpStatusCode` (200), and the "not valid Proton JSON" sentence requires no status. The
-  // answer then says Proton "refused" the call, and quotes the SDK's hint ("Deserialization error: to see the
-  // raw response, inspect the hidden field {error}.$response on this object.") to the person reading the stack events.
-  test.failing('a 200 that is not JSON fails at once, saying so', async () => {
+  // The SDK's deserialization error carries the answer's status (200): it is still "not valid Proton JSON",
+  // never a refusal quoting the SDK's hint.
+  test('a 200 that is not JSON fails at once, saying so', async () => {
     proton.injectFaults('GetService', { kind: 'malformed' });
 
     const state = await firstStep(request());
