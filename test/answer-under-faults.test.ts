@@ -12,7 +12,7 @@ import { CancelPipelineDeployment } from '../lib';
 import { LocalCloudFormation, RequestResult, synthesize } from '../local/cloudformation';
 import { LocalProton, SCENARIOS, ServiceOptions } from '../local/proton';
 
-const PAIRS = Number(process.env.FAULT_PAIRS ?? 16);
+const PAIRS = Number(process.env.FAULT_PAIRS ?? 30);
 /** Services of the stack; each run takes the next, so that nothing of one run reaches another. */
 const SERVICES = Array.from({ length: 8 }, (_, i) => `svc-${i}`);
 

@@ -125,7 +125,7 @@ export class LocalCloudFormation {
       creationTime: new Date(harness.clock.nowMs()),
       now: () => new Date(harness.clock.nowMs()),
       status: () => harness.stackStatus,
-      isAllowed: (accessKeyId, action) => harness.callerAllowed(accessKeyId, `cloudformation:${action}`, harness.stack.stackId),
+      isAllowed: (accessKeyId, action) => !harness.describeStacksDenied && harness.callerAllowed(accessKeyId, `cloudformation:${action}`, harness.stack.stackId),
     });
     harness.endpoint = endpoint;
     harness.functions = await DeployedFunctions.start(() => harness.stack, {
@@ -148,6 +148,7 @@ export class LocalCloudFormation {
   private endpoint!: LocalCloudFormationEndpoint;
   private functions!: DeployedFunctions;
   private status = 'REVIEW_IN_PROGRESS';
+  private describeStacksDenied = false;
   private readonly resources = new Map<string, ResourceState>();
   private readonly deliveries = new DeliveryRules();
 
@@ -450,6 +451,14 @@ export class LocalCloudFormation {
   /** Sends a request, its event delivered as `delivery` says, or as the `deliverTwice` rules and the `delivery` option say. */
   private async send(request: CloudFormationRequest, logicalId: string, delivery?: Delivery): Promise<RequestResult> {
     return this.functions.send(request, logicalId, delivery ?? this.deliveries.take(request) ?? this.options.delivery?.(request) ?? 'once');
+  }
+
+  /**
+   * Refuses every later `DescribeStacks` with `AccessDenied`, whatever the
+   * stack's policies say, as a service control policy or permissions boundary would.
+   */
+  denyDescribeStacks(): void {
+    this.describeStacksDenied = true;
   }
 
   /** Stops the local endpoints; in-flight requests end on their own. */
