@@ -27,8 +27,8 @@ PY
 )
 
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$wheel"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile --no-deps "$wheel"
 # shellcheck disable=SC2086
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check \
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile \
   "aws-cdk-lib==$cdk_version" "constructs==$constructs_version" $others
 "$work/venv/bin/python" "$here/app.py" "$outdir"
