@@ -2,7 +2,7 @@
 # The Python consumer: a fresh virtual environment with the wheel jsii-pacmak built, then app.py,
 # which synthesizes into OUTDIR.
 #   test/consumers/python/run.sh OUTDIR
-# Needs `npm run package -- python`. pip's own cache (~/.cache/pip) keeps downloads.
+# Needs `npm run package -- python`. Downloads are kept in a wheelhouse (below).
 set -euo pipefail
 outdir=$(realpath -m "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,9 +26,17 @@ print("\n".join(r for r in requires if not r.startswith(("aws-cdk-lib", "constru
 PY
 )
 
+# The CDK's wheels are kept in a wheelhouse of their own: pip's HTTP cache keeps nothing from the
+# package index these machines reach, and aws-cdk-lib's wheel is large.
+wheelhouse="${XDG_CACHE_HOME:-$HOME/.cache}/cdk-proton-cancel-pipeline-deployment/wheels"
+# shellcheck disable=SC2206
+requirements=("aws-cdk-lib==$cdk_version" "constructs==$constructs_version" $others)
+pip=("$work/venv/bin/pip" --quiet --disable-pip-version-check)
+
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile --no-deps "$wheel"
-# shellcheck disable=SC2086
-"$work/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile \
-  "aws-cdk-lib==$cdk_version" "constructs==$constructs_version" $others
+"${pip[@]}" install --no-compile --no-deps "$wheel"
+if ! "${pip[@]}" install --no-compile --no-index --find-links "$wheelhouse" "${requirements[@]}" 2>/dev/null; then
+  "${pip[@]}" download --dest "$wheelhouse" "${requirements[@]}"
+  "${pip[@]}" install --no-compile --no-index --find-links "$wheelhouse" "${requirements[@]}"
+fi
 "$work/venv/bin/python" "$here/app.py" "$outdir"
