@@ -9,6 +9,9 @@ outdir=$(realpath -m "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The jsii runtime's own temporary folders go in here too, and with it.
+mkdir "$work/tmp"
+export TMPDIR="$work/tmp"
 
 cd "$here"
 # -mod=mod: go.sum is completed from the module proxy, for the generated module's requirements too.

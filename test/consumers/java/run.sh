@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The jsii runtime's own temporary folders go in here too, and with it.
+mkdir "$work/tmp"
+export TMPDIR="$work/tmp" MAVEN_OPTS="${MAVEN_OPTS:-} -Djava.io.tmpdir=$work/tmp"
 
 # aws-cdk-lib 2.272.0: the newest aws-cdk-lib that Maven Central serves as this project's machines
 # reach it (2.273.0 and later are missing, and its version list stops at 2.263.0, so no version

@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# The jsii runtime's own temporary folders go in here too, and with it.
+mkdir "$work/tmp"
+export TMPDIR="$work/tmp"
 
 # aws-cdk-lib 2.275.0: the newest aws-cdk-lib that PyPI serves as this project's machines reach it
 # (package.json's 2.276.0 is missing). The wheel asks for package.json's peer range, so it goes in
