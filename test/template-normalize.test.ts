@@ -83,3 +83,17 @@ test('a hash outside an S3Key, and metadata that is not the CDK\'s, still count'
     expect.stringMatching(new RegExp(`^\\$\\.Resources\\.${fn}\\.Properties\\.Description: expected .*, got "a{64}"$`)),
   ]);
 });
+
+test('a long string that differs is shown where it starts to differ', () => {
+  const expected = `{"States":{"Wait":{"Type":"Wait","Seconds":30,"Next":"Poll"}},${'"x":1,'.repeat(60)}}`;
+  const actual = expected.replace('"Seconds":30', '"Seconds":31');
+  const at = expected.indexOf('"Seconds":30') + '"Seconds":3'.length;
+
+  const [difference, ...more] = templateDifferences({ Definition: expected }, { Definition: actual });
+
+  expect(more).toEqual([]);
+  expect(difference.startsWith(`$.Definition from character ${at}: expected …`)).toBe(true);
+  expect(difference).toContain('\\"Seconds\\":30');
+  expect(difference).toContain('\\"Seconds\\":31');
+  expect(difference.length).toBeLessThan(expected.length);
+});

@@ -69,6 +69,17 @@ export function templateDifferences(expected: Json, actual: Json, path = '$'): s
   if (Array.isArray(expected) && Array.isArray(actual) && expected.length === actual.length) {
     return expected.flatMap((item, index) => templateDifferences(item, actual[index], `${path}[${index}]`));
   }
+  if (JSON.stringify(expected) === JSON.stringify(actual)) return [];
+  if (typeof expected === 'string' && typeof actual === 'string' && Math.max(expected.length, actual.length) > LONG) {
+    // A long string (a state machine's definition, a policy) shown where it starts to differ.
+    let at = 0;
+    while (expected[at] === actual[at]) at++;
+    const around = (text: string) => JSON.stringify(text.slice(Math.max(0, at - CONTEXT), at + CONTEXT));
+    return [`${path} from character ${at}: expected …${around(expected)}…, got …${around(actual)}…`];
+  }
   const show = (value: Json | undefined) => (value === undefined ? '(absent)' : JSON.stringify(value));
-  return JSON.stringify(expected) === JSON.stringify(actual) ? [] : [`${path}: expected ${show(expected)}, got ${show(actual)}`];
+  return [`${path}: expected ${show(expected)}, got ${show(actual)}`];
 }
+
+const LONG = 200;
+const CONTEXT = 40;
