@@ -38,13 +38,14 @@ def expect_failure(description: str, error_type: type, expected: list, build) ->
 
 def main() -> None:
     outdir = sys.argv[1]
-    # The construct's own sentence, raised through jsii as a Python exception.
+    # The construct's own sentence, raised through jsii as a RuntimeError.
     expect_failure(
         "serviceName of 101 characters",
-        Exception,
+        RuntimeError,
         ["serviceName must be 1 to 100 characters", f"got '{'a' * 101}' (101 characters)."],
         lambda stack: CancelPipelineDeployment(stack, "TooLong", service_name="a" * 101),
     )
+    # jsii's own type check, naming the parameter.
     expect_failure(
         "serviceName of the wrong type",
         TypeError,
