@@ -12,6 +12,7 @@ const workflowsDir = join(root, '.github', 'workflows');
 const read = (...path: string[]) => readFileSync(join(root, ...path), 'utf8');
 const buildYml = read('.github', 'workflows', 'build.yml');
 const releaseYml = read('.github', 'workflows', 'release.yml');
+const packageScript = read('scripts', 'package.ts');
 
 /** The jobs of a workflow by id, each as its block of text (jobs sit at two spaces under `jobs:`). */
 function jobsOf(workflow: string): Map<string, string> {
@@ -70,7 +71,7 @@ describe('build.yml', () => {
     expect(buildYml).toMatch(/^on:\n {2}pull_request: \{\}\n {2}push:\n {4}branches: \[main\]\n/m);
   });
 
-  test('runs .ci/run, which runs the README\'s commands in the README\'s order', () => {
+  test('runs .ci/run, which runs the README\'s commands in the README\'s order, then the jsii languages\' packages and consumers', () => {
     // GIVEN: the README's "two commands" block for people working on the repository
     const readmeBlock = /Working on this repository\?[^\n]*\n\n```sh\n([\s\S]*?)```/.exec(read('README.md'))![1];
     const readmeCommands = readmeBlock.split('\n').map(line => line.replace(/#.*/, '').trim()).filter(line => /^npm (ci|test)\b/.test(line));
@@ -80,11 +81,23 @@ describe('build.yml', () => {
     const [job] = jobsOf(buildYml).values();
     const ciCommands = read('.ci', 'run').split('\n').filter(line => /^npm /.test(line));
 
-    // THEN: the job's last step is .ci/run, and .ci/run runs those commands in that order
+    // THEN: the job's last step is .ci/run, and .ci/run runs those commands in that order, then the bindings
     expect(runsOf(job)).toEqual(['bash .ci/run']);
-    expect(ciCommands.map(command => command.replace(/ --.*/, ''))).toEqual(readmeCommands);
+    expect(ciCommands.map(command => command.replace(/ --.*/, ''))).toEqual([...readmeCommands, 'npm run package', 'npm run consumers']);
   });
 
+  test('packages every jsii language for the consumers: Java and .NET as generated projects', () => {
+    const packaging = read('.ci', 'run').split('\n').find(line => line.startsWith('npm run package'))!;
+
+    expect(packaging.replace('npm run package -- ', '').split(' ').sort()).toEqual(['dotnet-code', 'go', 'java-code', 'js', 'python']);
+  });
+
+  test('sets up the Python, Java and Go the consumers use', () => {
+    for (const setup of ['setup-node', 'setup-python', 'setup-java', 'setup-go']) {
+      expect(buildYml).toContain(`uses: actions/${setup}@`);
+    }
+    expect(buildYml).toMatch(/java-version: '17'/);
+  });
 });
 
 describe('release.yml', () => {
@@ -118,10 +131,10 @@ describe('release.yml', () => {
     const { jsii } = JSON.parse(read('package.json'));
 
     const runs = runsOf(build);
-    const pacmak = runs.find(run => /jsii-pacmak@\d+\.\d+\.\d+ /.test(run))!;
-    const targets = /--targets (.+)$/.exec(pacmak)![1].split(' ');
+    const packaging = runs.find(run => run.startsWith('npm run package -- '))!;
+    const targets = packaging.replace('npm run package -- ', '').split(' ');
 
-    expect(runs.filter(run => !run.startsWith('|'))).toEqual(['npm ci --no-audit --no-fund', 'npm run build', pacmak]);
+    expect(runs.filter(run => !run.startsWith('|'))).toEqual(['npm ci --no-audit --no-fund', 'npm run build', packaging]);
     expect(targets.sort()).toEqual(['dotnet', 'go', 'java', 'js', 'python']);
     expect(targets.filter(target => target !== 'js').sort()).toEqual(Object.keys(jsii.targets).sort());
     expect(jsii.outdir).toBe('dist');
@@ -168,7 +181,7 @@ describe('both workflows', () => {
   });
 
   test('the README names the jsii-pacmak and publib versions the release pins', () => {
-    const pins = [...releaseYml.matchAll(/(jsii-pacmak|publib)@(\d+\.\d+\.\d+)/g)].map(match => `${match[1]} ${match[2]}`);
+    const pins = [...`${releaseYml}${packageScript}`.matchAll(/(jsii-pacmak|publib)@(\d+\.\d+\.\d+)/g)].map(match => `${match[1]} ${match[2]}`);
 
     expect([...new Set(pins)].sort()).toEqual([expect.stringMatching(/^jsii-pacmak /), expect.stringMatching(/^publib /)]);
     for (const pin of new Set(pins)) {
