@@ -299,10 +299,12 @@ describe('CancelPipelineDeployment', () => {
       });
     });
 
-    test('lists a service once however many instances name it', () => {
+    test('fails when a second instance names the same service, naming both and the service', () => {
       const stack = newStack();
       new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
-      new CancelPipelineDeployment(stack, 'Again', { serviceName: 'service-a', trigger: '2' });
+      expect(() => new CancelPipelineDeployment(stack, 'Again', { serviceName: 'service-a', trigger: '2' }))
+        .toThrow("serviceName 'service-a' is given to both 'TestStack/A' and 'TestStack/Again' in stack 'TestStack', which would cancel the same pipeline twice: "
+          + 'keep one instance per service, and change its trigger to cancel again.');
       expect(protonStatement(Template.fromStack(stack)).Resource).toEqual(serviceArn('service-a'));
     });
 
