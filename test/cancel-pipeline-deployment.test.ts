@@ -448,7 +448,7 @@ describe('maxConcurrentInstances', () => {
     ['0', 0, /maxConcurrentInstances must be a whole number from 1, or left out, got number 0\./],
     ['2.5', 2.5, /maxConcurrentInstances must be a whole number from 1, or left out, got number 2\.5\./],
     ['the string \'3\'', '3', /maxConcurrentInstances must be a whole number from 1, or left out, got string '3'\./],
-    ['a token', Token.asNumber({ Ref: 'Lanes' }), /maxConcurrentInstances must be a fixed number, not a token/],
+    ['a token', Token.asNumber({ Ref: 'Lanes' }), /^maxConcurrentInstances must be a fixed number, not a token: the dependencies between instances are drawn at synth time, got <token>\.$/],
   ])('fails when maxConcurrentInstances is %s', (_label, value, message) => {
     expect(() => new CancelPipelineDeploymentProvider(newStack(), 'Provider', { maxConcurrentInstances: value as number })).toThrow(message);
   });
