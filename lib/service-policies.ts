@@ -12,8 +12,10 @@ const IAM = {
 };
 
 /**
- * Room kept for the role's other inline policy (its default policy): log
- * writing (a log group ARN of up to ~600 characters) and DescribeStacks.
+ * Room kept for the role's two other inline policies: its default policy (log
+ * writing on a log group ARN of up to ~600 characters, and DescribeStacks on
+ * the stack's id) and the policy that lets onEvent start the waiter
+ * (StartExecution on the state machine's ARN).
  */
 const INLINE_RESERVED_CHARS = 2_000;
 

@@ -188,7 +188,7 @@ describe('service ARNs', () => {
   });
 
   // The room IAM leaves the inline policy: 10,240 characters per role, less 2,000 kept for the
-  // role's other policy, less the policy without resources.
+  // role's other two inline policies, less the policy without resources.
   const emptyPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'], Resource: [] }] });
   const room = 10_240 - 2_000 - emptyPolicy.length;
 
