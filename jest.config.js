@@ -9,4 +9,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
   },
   testTimeout: 60000,
+  // aws-cdk-lib's own hook: removes the cloud assemblies of every App synthesized without an
+  // outdir (Template.fromStack, Annotations.fromStack) after each test file. Jest never fires the
+  // process 'exit' event on which aws-cdk-lib would remove them itself (CDK_NO_CLEAN_TESTS=1 keeps them).
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
 };

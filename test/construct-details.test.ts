@@ -159,12 +159,17 @@ test('an object with only some of a log group\'s members is not a log group', ()
 });
 
 test('the handler functions run the bundled handler, index.js at the root of their code', () => {
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-')) });
-  const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
-  const assembly = app.synth();
-  for (const fn of [provider.node.findChild('OnEvent'), provider.node.findChild('IsComplete')]) {
-    const code = fn.node.findChild('Code') as s3assets.Asset;
-    expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-'));
+  try {
+    const app = new App({ outdir });
+    const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
+    const assembly = app.synth();
+    for (const fn of [provider.node.findChild('OnEvent'), provider.node.findChild('IsComplete')]) {
+      const code = fn.node.findChild('Code') as s3assets.Asset;
+      expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
+    }
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
   }
 });
 

@@ -1,11 +1,14 @@
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+let outdir: string | undefined;
+afterAll(() => outdir && rmSync(outdir, { recursive: true, force: true }));
+
 test('the integration test app synthesizes its stack and its assertions', () => {
   // GIVEN
-  const outdir = mkdtempSync(join(tmpdir(), 'integ-'));
+  outdir = mkdtempSync(join(tmpdir(), 'integ-'));
 
   // WHEN: run as the CDK CLI would run it
   execFileSync(join(__dirname, '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, 'integ.cancel-pipeline-deployment.ts')], {
@@ -15,7 +18,7 @@ test('the integration test app synthesizes its stack and its assertions', () => 
   // THEN
   const templates = readdirSync(outdir).filter(file => file.endsWith('.template.json'));
   expect(templates).toHaveLength(2);
-  const typesIn = (file: string) => Object.values(JSON.parse(readFileSync(join(outdir, file), 'utf8')).Resources)
+  const typesIn = (file: string) => Object.values(JSON.parse(readFileSync(join(outdir!, file), 'utf8')).Resources)
     .map(resource => (resource as { Type: string }).Type);
   expect(typesIn('CancelPipelineDeploymentInteg.template.json').filter(type => type === 'Custom::ProtonCancelPipelineDeployment')).toHaveLength(1);
   const assertionStack = templates.find(file => file.includes('DeployAssert'))!;

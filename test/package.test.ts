@@ -3,7 +3,7 @@
  * in a fresh CDK app. Needs `npm run bundle` and `npm run compile` first.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -50,10 +50,12 @@ test('jsii\'s tsconfig check fails on a config that drifts from the generated on
   const drifted = readJson(join(root, 'tsconfig.json'));
   drifted.compilerOptions.target = 'es2022';
   drifted.compilerOptions.noEmit = true;
-  const path = join(mkdtempSync(join(tmpdir(), 'tsconfig-')), 'tsconfig.json');
+  const dir = mkdtempSync(join(tmpdir(), 'tsconfig-'));
+  const path = join(dir, 'tsconfig.json');
   writeFileSync(path, JSON.stringify(drifted));
 
   const result = validateTsconfig(path, 'generated');
+  rmSync(dir, { recursive: true, force: true });
 
   expect(result.status).not.toBe(0);
   expect(result.stderr + result.stdout).toMatch(/target: Expected string "es2023", got "es2022"/);
@@ -77,6 +79,14 @@ test('the package holds the compiled library, the assembly, the handler and the 
 test('the packed tarball synthesizes in a fresh CDK app, with the handler asset found in node_modules', () => {
   // GIVEN: a new app that installs the tarball like any user would
   const app = mkdtempSync(join(tmpdir(), 'packed-app-'));
+  try {
+    synthesizeInPackedApp(app);
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
+}, 180_000);
+
+function synthesizeInPackedApp(app: string): void {
   npm(['pack', '--pack-destination', app], root);
   const tarball = readdirSync(app).find(file => file.endsWith('.tgz'))!;
   const { devDependencies } = readJson(join(root, 'package.json'));
@@ -99,4 +109,4 @@ test('the packed tarball synthesizes in a fresh CDK app, with the handler asset 
   const assetDirs = Object.values(manifest.files as Record<string, { source: { path: string } }>).map(file => file.source.path);
   expect(assetDirs.some(dir => existsSync(join(app, 'cdk.out', dir, 'index.js'))
     && readFileSync(join(app, 'cdk.out', dir, 'index.js'), 'utf8').includes('CancelServicePipelineDeployment'))).toBe(true);
-}, 180_000);
+}
