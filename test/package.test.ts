@@ -17,6 +17,8 @@ test('package.json: no runtime dependencies, peers on the CDK, and a target for 
   const pkg = readJson(join(root, 'package.json'));
 
   expect(pkg.dependencies ?? {}).toEqual({});
+  // The construct runs at synth time in the user's CDK app: any Node.js aws-cdk-lib runs on.
+  expect(pkg.engines).toEqual({ node: readJson(join(root, 'node_modules', 'aws-cdk-lib', 'package.json')).engines.node });
   expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
   expect(pkg.devDependencies['@aws-sdk/client-proton']).toBeDefined();
   expect(pkg.license).toBe('Apache-2.0');
