@@ -158,20 +158,20 @@ export function checkOptionalArrayOf(value: unknown, prop: string, what: string,
 }
 
 /**
- * Edit distance between two strings: insertions, deletions, substitutions and
- * swaps of two neighbouring characters count one each (optimal string alignment).
+ * Edit distance between two strings (Levenshtein): the fewest insertions,
+ * deletions and substitutions of one character that turn one into the other.
+ * Two swapped neighbours count two.
  */
 export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (__, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
+    const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-      }
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
+    previous = current;
   }
-  return d[a.length][b.length];
+  return previous[b.length];
 }
 
 /**
