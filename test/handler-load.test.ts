@@ -169,9 +169,8 @@ describe('many instances created at once against a throttling Proton', () => {
   test('400 at 10 GetService and 5 cancels per second (burst twice that): all complete, in under 5 minutes', async () => {
     const result = await load(400, 10, 5);
 
-    console.info(JSON.stringify({ case: '400 at 10/5 rps', ...result, failed: result.failed.length }));
-    expect(result.failed).toEqual([]);
-    expect(result.completed).toBe(400);
+    // The run's figures (calls, throttled, peak, seconds) show in the diff when it fails.
+    expect({ ...result, failed: result.failed.slice(0, 3) }).toMatchObject({ failed: [], completed: 400 });
     // Every cancel is sent, and the last one ends 120 s later: the whole run is bounded.
     expect(result.seconds).toBeLessThan(300);
   });
@@ -182,7 +181,6 @@ describe('many instances created at once against a throttling Proton', () => {
 
     const result = await load(400, 10, 5);
 
-    console.info(JSON.stringify({ case: '400 at 10/5 rps, SDK retries only', ...result, failed: result.failed.length }));
     expect(result.failed.length).toBeGreaterThan(100);
     expect(result.failed[0]).toMatch(
       /^AWS Proton kept throttling proton:CancelServicePipelineDeployment for Proton service 'svc-\d+' in us-east-1 through every retry; deploy again later/);
