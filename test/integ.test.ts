@@ -12,7 +12,8 @@ test('the integration test app synthesizes its stack and its assertions', () => 
 
   // WHEN: run as the CDK CLI would run it
   execFileSync(join(__dirname, '..', 'node_modules', '.bin', 'tsx'), [join(__dirname, 'integ.cancel-pipeline-deployment.ts')], {
-    env: { ...process.env, CDK_OUTDIR: outdir }, stdio: 'pipe',
+    // tsx keeps its cache in the temp directory: the child's is the outdir, removed with it.
+    env: { ...process.env, CDK_OUTDIR: outdir, TMPDIR: outdir }, stdio: 'pipe',
   });
 
   // THEN
