@@ -39,7 +39,7 @@ export interface CancelPipelineDeploymentProps {
    * `deploymentStatus` is the status Proton answered, usually `CANCELLING`.
    * `timeout` then has no effect, and `failUnlessCancelled` applies only to a
    * deployment that finished before the cancel reached it: synth warns when
-   * either is set.
+   * `timeout` is given or `failUnlessCancelled` is `true`.
    *
    * @default true
    */
