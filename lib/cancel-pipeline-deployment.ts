@@ -2,12 +2,16 @@ import { Annotations, CustomResource, Duration, Stack, Token, Tokenization } fro
 import { Construct } from 'constructs';
 import { ATTRIBUTE, DEFAULTS, LIMITS, RESOURCE_TYPE, ResourceProperties } from './contract';
 import {
-  checkOptionalBoolean, checkOptionalDuration, checkOptionalString, checkPropsObject, checkString, describeValue, isAbsent, wholeSecondsWithin,
+  checkOptionalBoolean, checkOptionalDuration, checkOptionalString, checkPropsObject, checkString, describeValue, isAbsent, nearestOption, WARNING_PREFIX,
+  warnOfUnknownOptions, wholeSecondsWithin,
 } from './prop-checks';
 import { CancelPipelineDeploymentProvider } from './provider';
 
 /**
  * Properties of a `CancelPipelineDeployment`.
+ *
+ * A key that is none of these options (a misspelling from JavaScript, such as
+ * `timout`) is ignored, with a synth warning naming the nearest option.
  */
 export interface CancelPipelineDeploymentProps {
   /**
@@ -19,6 +23,12 @@ export interface CancelPipelineDeploymentProps {
    *
    * A token (for example a `CfnParameter`) is accepted: the IAM policy names
    * the service through it, and the handler checks the value at deploy time.
+   *
+   * One instance per service in a stack: a second instance with the same name
+   * fails synth, naming both, since both would cancel the same pipeline (to
+   * cancel again, change `trigger`). The very same token given to two
+   * instances is the same name and fails too; two different tokens are not
+   * compared, as their values are known only at deploy time.
    */
   readonly serviceName: string;
 
@@ -27,6 +37,9 @@ export interface CancelPipelineDeploymentProps {
    *
    * When `false`, the resource completes as soon as the cancel is sent, and
    * `deploymentStatus` is the status Proton answered, usually `CANCELLING`.
+   * `timeout` then has no effect, and `failUnlessCancelled` applies only to a
+   * deployment that finished before the cancel reached it: synth warns when
+   * `timeout` is given or `failUnlessCancelled` is `true`.
    *
    * @default true
    */
@@ -43,6 +56,8 @@ export interface CancelPipelineDeploymentProps {
    * A token is accepted as `Duration.seconds(token)`: the handler checks the
    * value at deploy time, and `ServiceTimeout` is then 3,600 seconds,
    * CloudFormation's longest, which covers the longest valid timeout.
+   *
+   * Has no effect when `waitForFinalStatus` is `false` (a synth warning says so).
    *
    * @default Duration.minutes(30)
    */
@@ -65,6 +80,10 @@ export interface CancelPipelineDeploymentProps {
    * ends `FAILED`, or `SUCCEEDED` because it finished before the cancel took.
    * By default that status is reported in `deploymentStatus`.
    *
+   * When `waitForFinalStatus` is `false` the final status is not awaited: only
+   * a deployment that finished before the cancel reached it can fail, and
+   * synth warns that the option does less than it seems.
+   *
    * @default false
    */
   readonly failUnlessCancelled?: boolean;
@@ -79,7 +98,8 @@ export interface CancelPipelineDeploymentProps {
    * its settings, only reads the pipeline and reports it as it is, without a
    * cancel and without failing; the new options apply to the next cancel. A
    * new `serviceName` replaces the resource, which cancels as a create does.
-   * A token is passed through as it is.
+   * A token is passed through as it is. It is the way to cancel a service
+   * again: a second instance for the same service fails synth.
    *
    * @default - the cancel runs only when the resource is created (or replaced)
    */
@@ -102,7 +122,15 @@ export interface CancelPipelineDeploymentProps {
  * Deleting the resource makes no Proton call.
  */
 export class CancelPipelineDeployment extends Construct {
-  /** The pipeline's deployment status: `CANCELLED`, `FAILED`, `SUCCEEDED`, or, without waiting, `CANCELLING`. */
+  /**
+   * The pipeline's deployment status, as Proton reports it.
+   *
+   * Any status of Proton's published model: `IN_PROGRESS`, `CANCELLING`,
+   * `DELETE_IN_PROGRESS`, `SUCCEEDED`, `FAILED`, `CANCELLED`,
+   * `DELETE_COMPLETE` or `DELETE_FAILED`; a newer status Proton may add, as it
+   * sends it; or empty, on an Update that only reports and could not read the
+   * pipeline. After a wait, a final status; without waiting, usually `CANCELLING`.
+   */
   public readonly deploymentStatus: string;
   /** The message Proton gives with the status, at most 1,000 bytes (longer ones end with `…`). */
   public readonly deploymentStatusMessage: string;
@@ -134,8 +162,11 @@ export class CancelPipelineDeployment extends Construct {
     super(scope, id);
 
     checkProps(props);
+    warnOfUnknownOptions(this, props, 'CancelPipelineDeployment', OPTIONS);
     validateServiceName(props.serviceName);
     const timeoutSeconds = validateTimeout(props.timeout);
+    claimServiceName(this, props.serviceName);
+    warnOfOptionsWithoutWait(this, props);
 
     const provider = props.provider ?? CancelPipelineDeploymentProvider.getOrCreate(this);
     if (Stack.of(provider) !== Stack.of(this)) {
@@ -166,10 +197,11 @@ export class CancelPipelineDeployment extends Construct {
         : timeoutSeconds + pollSeconds + LIMITS.serviceTimeoutMarginSeconds),
     });
 
-    if (!Token.isUnresolved(timeoutSeconds) && pollSeconds > timeoutSeconds) {
-      Annotations.of(this).addWarningV2('cdk-proton-cancel-pipeline-deployment:pollIntervalLongerThanTimeout',
+    if (props.waitForFinalStatus !== false && !Token.isUnresolved(timeoutSeconds) && pollSeconds > timeoutSeconds) {
+      Annotations.of(this).addWarningV2(`${WARNING_PREFIX}:pollIntervalLongerThanTimeout`,
         `The provider's pollInterval (${provider.pollInterval.toHumanString()}) is longer than timeout (${Duration.seconds(timeoutSeconds).toHumanString()}): `
-        + 'the status is first read one poll interval after the cancel, so the wait can last the whole poll interval. Shorten pollInterval or lengthen timeout.');
+        + 'the waiter reads the status as soon as the cancel is sent and then once every poll interval, so the timeout takes effect only at the second read, '
+        + 'one poll interval after the cancel. Shorten pollInterval or lengthen timeout.');
     }
 
     if (allowedBy) {
@@ -190,9 +222,18 @@ export class CancelPipelineDeployment extends Construct {
   }
 }
 
+/** Every option, for the check of unknown keys; the type keeps it complete. */
+const OPTIONS = Object.keys({
+  serviceName: true, waitForFinalStatus: true, timeout: true, failIfNothingToCancel: true, failUnlessCancelled: true, trigger: true, provider: true,
+} satisfies Record<keyof CancelPipelineDeploymentProps, true>);
+
 /** The type of each prop, for callers without a compiler (plain JavaScript). */
 function checkProps(props: CancelPipelineDeploymentProps): void {
   checkPropsObject(props, 'CancelPipelineDeployment', 'an object with at least serviceName');
+  const misspelt = isAbsent(props.serviceName) ? Object.keys(props).find(key => !OPTIONS.includes(key) && nearestOption(key, OPTIONS) === 'serviceName') : undefined;
+  if (misspelt !== undefined) {
+    throw new TypeError(`serviceName must be a string, the name of the Proton service, got ${describeValue(props.serviceName)}: the props have '${misspelt}' instead, which is no option.`);
+  }
   checkString(props.serviceName, 'serviceName', 'a string, the name of the Proton service');
   checkOptionalBoolean(props.waitForFinalStatus, 'waitForFinalStatus');
   checkOptionalDuration(props.timeout, 'timeout', 'Duration.minutes(30)');
@@ -231,4 +272,50 @@ function validateTimeout(timeout: Duration | undefined | null): number {
     }
   }
   return wholeSecondsWithin(timeout, 'timeout', LIMITS.minTimeoutSeconds, LIMITS.maxTimeoutSeconds, 'from 1 to 50 minutes (60 to 3,000 seconds)');
+}
+
+/**
+ * The fixed service names of a stack's instances, each with the path of the
+ * instance that has it. Kept on the stack itself (under a global symbol, so
+ * that two copies of this library share it), never in module state: it goes
+ * with its App.
+ */
+const SERVICE_NAMES = Symbol.for('cdk-proton-cancel-pipeline-deployment.serviceNames');
+
+/**
+ * Fails when another instance of the stack has the same service name: both
+ * would cancel the same pipeline. A token is the same name only as the very
+ * same token; different tokens cannot be compared before deploy time.
+ */
+function claimServiceName(instance: Construct, serviceName: string): void {
+  const stack = Stack.of(instance) as Stack & { [SERVICE_NAMES]?: Map<string, string> };
+  if (stack[SERVICE_NAMES] === undefined) {
+    Object.defineProperty(stack, SERVICE_NAMES, { value: new Map<string, string>() });
+  }
+  const pathOf = stack[SERVICE_NAMES]!;
+  const first = pathOf.get(serviceName);
+  if (first !== undefined) {
+    const name = Token.isUnresolved(serviceName) ? `token ${serviceName}` : `'${serviceName}'`;
+    throw new Error(`serviceName ${name} is given to both '${first}' and '${instance.node.path}' in stack '${stack.stackName}', which would cancel the same pipeline twice: `
+      + 'keep one instance per service, and change its trigger to cancel again.');
+  }
+  pathOf.set(serviceName, instance.node.path);
+}
+
+/** Warns of the options that waitForFinalStatus false makes moot. */
+function warnOfOptionsWithoutWait(instance: Construct, props: CancelPipelineDeploymentProps): void {
+  if (props.waitForFinalStatus !== false) {
+    return;
+  }
+  if (!isAbsent(props.timeout)) {
+    Annotations.of(instance).addWarningV2(`${WARNING_PREFIX}:timeoutWithoutWait`,
+      `timeout (${props.timeout.toHumanString()}) has no effect with waitForFinalStatus false, since the resource completes once the cancel is sent: `
+      + 'leave timeout out, or set waitForFinalStatus to true.');
+  }
+  if (props.failUnlessCancelled === true) {
+    Annotations.of(instance).addWarningV2(`${WARNING_PREFIX}:failUnlessCancelledWithoutWait`,
+      'failUnlessCancelled (true) with waitForFinalStatus false fails only when the deployment finished before the cancel reached it, '
+      + 'since the final status is not awaited and a deployment that ends FAILED or SUCCEEDED later is reported as CANCELLING: '
+      + 'set waitForFinalStatus to true, or leave failUnlessCancelled out.');
+  }
 }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -156,3 +156,51 @@ export function checkOptionalArrayOf(value: unknown, prop: string, what: string,
     }
   });
 }
+
+/**
+ * Edit distance between two strings (Levenshtein): the fewest insertions,
+ * deletions and substitutions of one character that turn one into the other.
+ * Two swapped neighbours count two.
+ */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+/**
+ * The option nearest to a key, case aside (then counting case), or none when
+ * even the nearest is more than 2 edits, or a third of the key, away.
+ */
+export function nearestOption(key: string, options: readonly string[]): string | undefined {
+  const distance = (option: string) => [editDistance(key.toLowerCase(), option.toLowerCase()), editDistance(key, option)];
+  const [nearest] = [...options].sort((a, b) => {
+    const [da, db] = [distance(a), distance(b)];
+    return da[0] - db[0] || da[1] - db[1];
+  });
+  return nearest !== undefined && distance(nearest)[0] <= Math.max(2, Math.floor(key.length / 3)) ? nearest : undefined;
+}
+
+/**
+ * Warns, on the construct, of each key of the props that is no option: a
+ * misspelling from JavaScript (`timout`) that would otherwise be ignored.
+ *
+ * @param options every option of the props, e.g. the keys of a `Record<keyof Props, true>`
+ */
+export function warnOfUnknownOptions(scope: Construct, props: object, construct: string, options: readonly string[]): void {
+  for (const key of Object.keys(props).filter(k => !options.includes(k))) {
+    const nearest = nearestOption(key, options);
+    Annotations.of(scope).addWarningV2(`${WARNING_PREFIX}:unknownOption`, nearest !== undefined
+      ? `${construct} has no option '${key}', so it is ignored: did you mean '${nearest}'?`
+      : `${construct} has no option '${key}', so it is ignored: its options are ${options.join(', ')}.`);
+  }
+}
+
+/** The start of the id of every warning of this library, which `Annotations.acknowledgeWarning` takes. */
+export const WARNING_PREFIX = 'cdk-proton-cancel-pipeline-deployment';

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, Aws, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +11,7 @@ import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { NetworkInterfacePolicy } from './network-interface-policy';
 import {
   checkOptionalArrayOf, checkOptionalDuration, checkOptionalLogRemovalPolicy, checkOptionalObject, checkOptionalRetentionDays,
-  checkOptionalShape, checkPropsObject, describeValue, isAbsent, wholeSecondsWithin,
+  checkOptionalShape, checkPropsObject, describeValue, isAbsent, WARNING_PREFIX, warnOfUnknownOptions, wholeSecondsWithin,
 } from './prop-checks';
 import { ServicePolicies } from './service-policies';
 
@@ -38,14 +38,19 @@ const RESPONSE_URL_PARAMETER_ROOT = 'cdk-proton-cancel-pipeline-deployment';
 
 /**
  * Properties of a `CancelPipelineDeploymentProvider`.
+ *
+ * A key that is none of these options (a misspelling from JavaScript, such as
+ * `pollinterval`) is ignored, with a synth warning naming the nearest option.
  */
 export interface CancelPipelineDeploymentProviderProps {
   /**
    * How often the pipeline's status is read while waiting for a final status.
    *
    * A whole number of seconds from 5 seconds to 5 minutes. Each read is one
-   * `proton:GetService` call. A token is refused: the waiter's retry count is
-   * computed from it when the template is synthesized.
+   * `proton:GetService` call. A token is refused: the waiter's wait between
+   * two reads, and every instance's `ServiceTimeout` (its timeout plus one poll
+   * interval plus 5 minutes), are computed from it when the template is
+   * synthesized.
    *
    * Changing it changes every instance's `ServiceTimeout`, so CloudFormation
    * updates each of them; such an update only reports, it never cancels.
@@ -85,7 +90,9 @@ export interface CancelPipelineDeploymentProviderProps {
   readonly logGroup?: logs.ILogGroup;
 
   /**
-   * How long the new log group keeps events. Ignored when `logGroup` is given.
+   * How long the new log group keeps events.
+   *
+   * Has no effect when `logGroup` is given: synth warns when both are.
    *
    * @default logs.RetentionDays.ONE_YEAR
    */
@@ -93,7 +100,8 @@ export interface CancelPipelineDeploymentProviderProps {
 
   /**
    * What happens to the new log group when the provider is removed from the
-   * stack, or the stack is deleted. Ignored when `logGroup` is given.
+   * stack, or the stack is deleted. Has no effect when `logGroup` is given:
+   * synth warns when both are.
    *
    * `RemovalPolicy.RETAIN` keeps it (and its events, until `logRetention`
    * expires them), `RemovalPolicy.DESTROY` deletes it with its events.
@@ -142,7 +150,9 @@ export interface CancelPipelineDeploymentProviderProps {
  * decided, and sends it.
  *
  * One is created per stack on first use. Create one yourself to set its log
- * group, VPC or poll interval, and pass it as the `provider` property.
+ * group, VPC or poll interval, and pass it as the `provider` property. A
+ * provider passed to no instance gives a synth warning: its functions would
+ * deploy for nothing.
  */
 export class CancelPipelineDeploymentProvider extends Construct {
   /** The construct id of the provider created on first use. */
@@ -179,9 +189,19 @@ export class CancelPipelineDeploymentProvider extends Construct {
     super(scope, id);
 
     checkProps(props);
+    warnOfUnknownOptions(this, props, 'CancelPipelineDeploymentProvider', OPTIONS);
+    warnOfLogOptionsWithLogGroup(this, props);
     const pollSeconds = validatePollInterval(props.pollInterval);
     this.maxConcurrentInstances = validateMaxConcurrentInstances(props.maxConcurrentInstances);
     this.pollInterval = Duration.seconds(pollSeconds);
+    // At synth, once every instance has been added.
+    Aspects.of(this).add({
+      visit: node => {
+        if (node === this) {
+          this.warnIfUnused();
+        }
+      },
+    });
 
     const logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
       // A year, as AWS Control Tower's CT.CLOUDWATCH.PR.2 asks.
@@ -289,6 +309,37 @@ export class CancelPipelineDeploymentProvider extends Construct {
     }
     this.instances.push(resource);
   }
+
+  private warnIfUnused(): void {
+    if (this.instances.length === 0) {
+      Annotations.of(this).addWarningV2(`${WARNING_PREFIX}:unusedProvider`,
+        'This CancelPipelineDeploymentProvider serves no CancelPipelineDeployment, so its functions, waiter and roles would deploy for nothing '
+        + '(an instance without the provider prop uses the stack\'s own provider): pass it as the provider of the instances, or remove it.');
+    }
+  }
+}
+
+/** Every option, for the check of unknown keys; the type keeps it complete. */
+const OPTIONS = Object.keys({
+  pollInterval: true, maxConcurrentInstances: true, logGroup: true, logRetention: true, logRemovalPolicy: true, vpc: true, vpcSubnets: true, securityGroups: true,
+} satisfies Record<keyof CancelPipelineDeploymentProviderProps, true>);
+
+/** Warns of the options of the new log group, when a log group is given instead. */
+function warnOfLogOptionsWithLogGroup(provider: Construct, props: CancelPipelineDeploymentProviderProps): void {
+  if (isAbsent(props.logGroup)) {
+    return;
+  }
+  if (!isAbsent(props.logRetention)) {
+    const retention = props.logRetention === logs.RetentionDays.INFINITE ? 'RetentionDays.INFINITE' : `${props.logRetention} days`;
+    Annotations.of(provider).addWarningV2(`${WARNING_PREFIX}:logRetentionWithLogGroup`,
+      `logRetention (${retention}) has no effect with logGroup, since the provider then creates no log group and writes to the one given: `
+      + 'set the retention on that log group, and leave logRetention out.');
+  }
+  if (!isAbsent(props.logRemovalPolicy)) {
+    Annotations.of(provider).addWarningV2(`${WARNING_PREFIX}:logRemovalPolicyWithLogGroup`,
+      `logRemovalPolicy (RemovalPolicy.${String(props.logRemovalPolicy).toUpperCase().replace(/-/g, '_')}) has no effect with logGroup, `
+      + 'since the provider then creates no log group and writes to the one given: leave logRemovalPolicy out.');
+  }
 }
 
 /** The type of each prop, for callers without a compiler (plain JavaScript). */
@@ -311,7 +362,7 @@ function validateMaxConcurrentInstances(value: number | undefined | null): numbe
     return undefined;
   }
   if (Token.isUnresolved(value)) {
-    throw new TypeError('maxConcurrentInstances must be a fixed number, not a token: the dependencies between instances are drawn at synth time.');
+    throw new TypeError('maxConcurrentInstances must be a fixed number, not a token: the dependencies between instances are drawn at synth time, got <token>.');
   }
   // Number.isInteger is false for anything but a number: a string '3' from JavaScript too.
   if (!Number.isInteger(value) || value < 1) {
@@ -367,7 +418,8 @@ function validatePollInterval(pollInterval: Duration | undefined | null): number
     return DEFAULT_POLL_INTERVAL_SECONDS;
   }
   if (pollInterval.isUnresolved()) {
-    throw new TypeError(`pollInterval must be a fixed duration, not a token: the waiter's retry count is computed from it at synth time, got ${pollInterval.toHumanString()}.`);
+    throw new TypeError('pollInterval must be a fixed duration, not a token: the waiter\'s wait between reads and every instance\'s ServiceTimeout '
+      + `are computed from it at synth time, got ${pollInterval.toHumanString()}.`);
   }
   return wholeSecondsWithin(pollInterval, 'pollInterval', LIMITS.minPollIntervalSeconds, LIMITS.maxPollIntervalSeconds, 'from 5 seconds to 5 minutes');
 }

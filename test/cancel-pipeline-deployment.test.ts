@@ -330,10 +330,12 @@ describe('CancelPipelineDeployment', () => {
       });
     });
 
-    test('lists a service once however many instances name it', () => {
+    test('fails when a second instance names the same service, naming both and the service', () => {
       const stack = newStack();
       new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
-      new CancelPipelineDeployment(stack, 'Again', { serviceName: 'service-a', trigger: '2' });
+      expect(() => new CancelPipelineDeployment(stack, 'Again', { serviceName: 'service-a', trigger: '2' }))
+        .toThrow("serviceName 'service-a' is given to both 'TestStack/A' and 'TestStack/Again' in stack 'TestStack', which would cancel the same pipeline twice: "
+          + 'keep one instance per service, and change its trigger to cancel again.');
       expect(protonStatement(Template.fromStack(stack)).Resource).toEqual(serviceArn('service-a'));
     });
 
@@ -477,7 +479,7 @@ describe('maxConcurrentInstances', () => {
     ['0', 0, /maxConcurrentInstances must be a whole number from 1, or left out, got number 0\./],
     ['2.5', 2.5, /maxConcurrentInstances must be a whole number from 1, or left out, got number 2\.5\./],
     ['the string \'3\'', '3', /maxConcurrentInstances must be a whole number from 1, or left out, got string '3'\./],
-    ['a token', Token.asNumber({ Ref: 'Lanes' }), /maxConcurrentInstances must be a fixed number, not a token/],
+    ['a token', Token.asNumber({ Ref: 'Lanes' }), /^maxConcurrentInstances must be a fixed number, not a token: the dependencies between instances are drawn at synth time, got <token>\.$/],
   ])('fails when maxConcurrentInstances is %s', (_label, value, message) => {
     expect(() => new CancelPipelineDeploymentProvider(newStack(), 'Provider', { maxConcurrentInstances: value as number })).toThrow(message);
   });

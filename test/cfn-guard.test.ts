@@ -1,10 +1,10 @@
 /**
  * The provider under CloudFormation Guard: the Control Tower proactive-control
  * rules bundled with @cdklabs/cdk-validator-cfnguard (and its cfn-guard binary),
- * run at synth through policyValidationBeta1. Which rules the provider does not
+ * run at synth as a validation plugin. Which rules the provider does not
  * meet, and what a user can do about each, is listed in the README.
  */
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
@@ -32,7 +32,16 @@ interface GuardResult {
 /** Synthesizes a stack with the Control Tower rules and reads the guard plugin's part of the report. */
 function synthWithGuard(build: (stack: Stack) => void): GuardResult {
   const outdir = mkdtempSync(join(tmpdir(), 'cfn-guard-'));
-  const app = new App({ outdir, policyValidationBeta1: [new CfnGuardValidator()] });
+  try {
+    return synthInto(outdir, build);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function synthInto(outdir: string, build: (stack: Stack) => void): GuardResult {
+  const app = new App({ outdir });
+  Validations.of(app).addPlugins(new CfnGuardValidator());
   const stack = new Stack(app, 'CancelPipelineDeploymentExample');
   build(stack);
 

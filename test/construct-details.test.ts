@@ -26,7 +26,7 @@ const longNames = (count: number) => Array.from({ length: count }, (_, i) => `${
 test('every function, role and policy says what it is for', () => {
   // GIVEN a provider in a VPC, with a service past the inline policy
   const stack = newStack();
-  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-1'] });
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] });
   const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { vpc });
 
   // WHEN
@@ -79,19 +79,28 @@ test('the warning for a poll interval longer than the timeout says what to do', 
   const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(90) });
   new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout: Duration.seconds(60) });
   Annotations.fromStack(stack).hasWarning('/TestStack/Cancel', "The provider's pollInterval (1 minute 30 seconds) is longer than timeout (1 minute): "
-    + 'the status is first read one poll interval after the cancel, so the wait can last the whole poll interval. Shorten pollInterval or lengthen timeout. '
+    + 'the waiter reads the status as soon as the cancel is sent and then once every poll interval, so the timeout takes effect only at the second read, '
+    + 'one poll interval after the cancel. Shorten pollInterval or lengthen timeout. '
     + '[ack: cdk-proton-cancel-pipeline-deployment:pollIntervalLongerThanTimeout]');
 });
 
-test('one token names one service, however many instances use it', () => {
+test('fails when the very same token names the service of two instances, as the same name', () => {
   const stack = newStack();
   const name = new CfnParameter(stack, 'Name').valueAsString;
   new CancelPipelineDeployment(stack, 'A', { serviceName: name });
-  new CancelPipelineDeployment(stack, 'B', { serviceName: name, trigger: '2' });
+  expect(() => new CancelPipelineDeployment(stack, 'B', { serviceName: name, trigger: '2' }))
+    .toThrow(`serviceName token ${name} is given to both 'TestStack/A' and 'TestStack/B' in stack 'TestStack', which would cancel the same pipeline twice: `
+      + 'keep one instance per service, and change its trigger to cancel again.');
+});
+
+test('two different tokens are not compared: each names its service', () => {
+  const stack = newStack();
+  const [a, b] = ['NameA', 'NameB'].map(id => new CfnParameter(stack, id).valueAsString);
+  new CancelPipelineDeployment(stack, 'A', { serviceName: a });
+  new CancelPipelineDeployment(stack, 'B', { serviceName: b });
   const template = Template.fromStack(stack);
   template.resourceCountIs(RESOURCE_TYPE, 2);
-  const arns = JSON.stringify(template.toJSON()).match(/:service\/"/g);
-  expect(arns).toHaveLength(1);
+  expect(JSON.stringify(template.toJSON()).match(/:service\/"/g)).toHaveLength(2);
 });
 
 describe('past IAM\'s managed policies per role, the advice depends on the room left in the stack', () => {
@@ -151,12 +160,17 @@ test('an object with only some of a log group\'s members is not a log group', ()
 });
 
 test('the handler functions run the bundled handler, index.js at the root of their code', () => {
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-')) });
-  const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
-  const assembly = app.synth();
-  for (const fn of [provider.node.findChild('OnEvent'), provider.node.findChild('IsComplete')]) {
-    const code = fn.node.findChild('Code') as s3assets.Asset;
-    expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'handler-asset-'));
+  try {
+    const app = new App({ outdir });
+    const provider = new CancelPipelineDeploymentProvider(new Stack(app, 'AssetStack'), 'Provider');
+    const assembly = app.synth();
+    for (const fn of [provider.node.findChild('OnEvent'), provider.node.findChild('IsComplete')]) {
+      const code = fn.node.findChild('Code') as s3assets.Asset;
+      expect(fs.readFileSync(path.join(assembly.directory, code.assetPath, 'index.js'), 'utf8')).toContain('CancelServicePipelineDeployment');
+    }
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
   }
 });
 
@@ -180,7 +194,7 @@ describe('service ARNs', () => {
   });
 
   // The room IAM leaves the inline policy: 10,240 characters per role, less 2,000 kept for the
-  // role's other policy, less the policy without resources.
+  // role's other two inline policies, less the policy without resources.
   const emptyPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['proton:CancelServicePipelineDeployment', 'proton:GetService'], Resource: [] }] });
   const room = 10_240 - 2_000 - emptyPolicy.length;
 

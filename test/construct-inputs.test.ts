@@ -10,6 +10,7 @@ import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider, CancelPipelineDeploymentProviderProps } from '../lib';
 
 const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
@@ -70,7 +71,7 @@ describe('tokens', () => {
     const stack = newStack();
     const seconds = new CfnParameter(stack, 'PollSeconds', { type: 'Number' }).valueAsNumber;
     expect(() => new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(seconds) }))
-      .toThrow("pollInterval must be a fixed duration, not a token: the waiter's retry count is computed from it at synth time, got <token> seconds.");
+      .toThrow("pollInterval must be a fixed duration, not a token: the waiter's wait between reads and every instance's ServiceTimeout are computed from it at synth time, got <token> seconds.");
   });
 
   test('a token timeout is passed to the handler, and ServiceTimeout is the hour that covers any valid one', () => {
@@ -227,7 +228,7 @@ describe('warnings', () => {
     const found = warnings(Duration.minutes(5), Duration.minutes(1));
     expect(found).toHaveLength(1);
     expect(found[0].id).toBe('/TestStack/Cancel');
-    expect(found[0].entry.data).toMatch(/^The provider's pollInterval \(5 minutes\) is longer than timeout \(1 minute\): the status is first read one poll interval after the cancel/);
+    expect(found[0].entry.data).toMatch(/^The provider's pollInterval \(5 minutes\) is longer than timeout \(1 minute\): the waiter reads the status as soon as the cancel is sent/);
   });
 
   test.each([
@@ -238,19 +239,178 @@ describe('warnings', () => {
   });
 });
 
+describe('one instance per service in a stack', () => {
+  test('fails when the same serviceName is given twice in one stack, naming both instances and saying to change trigger instead', () => {
+    // GIVEN
+    const stack = newStack();
+    new CancelPipelineDeployment(new Construct(stack, 'TeamA'), 'Cancel', { serviceName: 'my-service' });
+
+    // WHEN / THEN
+    expect(() => new CancelPipelineDeployment(new Construct(stack, 'TeamB'), 'Cancel', { serviceName: 'my-service', trigger: 'again' }))
+      .toThrow("serviceName 'my-service' is given to both 'TestStack/TeamA/Cancel' and 'TestStack/TeamB/Cancel' in stack 'TestStack', "
+        + 'which would cancel the same pipeline twice: keep one instance per service, and change its trigger to cancel again.');
+  });
+
+  test('fails also when the two instances have different providers', () => {
+    const stack = newStack();
+    new CancelPipelineDeployment(stack, 'A', { serviceName: 'my-service' });
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider');
+    expect(() => new CancelPipelineDeployment(stack, 'B', { serviceName: 'my-service', provider })).toThrow(/^serviceName 'my-service' is given to both 'TestStack\/A' and 'TestStack\/B'/);
+  });
+
+  test('the same service in two stacks is allowed: each stack has its own provider and role', () => {
+    const app = new App();
+    const stacks = ['StackA', 'StackB'].map(id => new Stack(app, id));
+    stacks.forEach(stack => new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 'my-service' }));
+    for (const stack of stacks) {
+      Template.fromStack(stack).resourceCountIs(RESOURCE_TYPE, 1);
+    }
+  });
+});
+
+describe('options that have no effect', () => {
+  const warningsOf = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map(w => ({ path: w.id, message: w.entry.data }));
+
+  test('warns when a provider is given to no instance, on the provider', () => {
+    // GIVEN
+    const stack = newStack();
+    new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(30) });
+
+    // WHEN: the instance uses the stack's own provider, not the one created
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's' });
+
+    // THEN
+    expect(warningsOf(stack)).toEqual([{
+      path: '/TestStack/Provider',
+      message: 'This CancelPipelineDeploymentProvider serves no CancelPipelineDeployment, so its functions, waiter and roles would deploy for nothing '
+        + "(an instance without the provider prop uses the stack's own provider): pass it as the provider of the instances, or remove it. "
+        + '[ack: cdk-proton-cancel-pipeline-deployment:unusedProvider]',
+    }]);
+  });
+
+  test('a provider given to an instance, and the stack\'s own provider, give no warning', () => {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider');
+    new CancelPipelineDeployment(stack, 'A', { serviceName: 'a', provider });
+    new CancelPipelineDeployment(stack, 'B', { serviceName: 'b' });
+    expect(warningsOf(stack)).toEqual([]);
+  });
+
+  test('warns when timeout is given with waitForFinalStatus false, naming timeout and its value', () => {
+    const stack = newStack();
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', waitForFinalStatus: false, timeout: Duration.minutes(10) });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Cancel',
+      'timeout (10 minutes) has no effect with waitForFinalStatus false, since the resource completes once the cancel is sent: '
+      + 'leave timeout out, or set waitForFinalStatus to true. [ack: cdk-proton-cancel-pipeline-deployment:timeoutWithoutWait]');
+  });
+
+  test('warns when failUnlessCancelled is set with waitForFinalStatus false: it then applies only to a deployment that finished first', () => {
+    const stack = newStack();
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', waitForFinalStatus: false, failUnlessCancelled: true });
+    Annotations.fromStack(stack).hasWarning('/TestStack/Cancel',
+      'failUnlessCancelled (true) with waitForFinalStatus false fails only when the deployment finished before the cancel reached it, '
+      + 'since the final status is not awaited and a deployment that ends FAILED or SUCCEEDED later is reported as CANCELLING: '
+      + 'set waitForFinalStatus to true, or leave failUnlessCancelled out. [ack: cdk-proton-cancel-pipeline-deployment:failUnlessCancelledWithoutWait]');
+  });
+
+  test('without waitForFinalStatus false, or with the options at rest, nothing warns; a poll interval past the timeout does not warn without a wait', () => {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.minutes(5) });
+    new CancelPipelineDeployment(stack, 'Waits', { serviceName: 'a', provider, waitForFinalStatus: true, timeout: Duration.minutes(10), failUnlessCancelled: true });
+    new CancelPipelineDeployment(stack, 'NoWait', { serviceName: 'b', provider, waitForFinalStatus: false, failUnlessCancelled: false });
+    new CancelPipelineDeployment(stack, 'Nulls', { serviceName: 'c', provider, waitForFinalStatus: false, timeout: null } as unknown as CancelPipelineDeploymentProps);
+    expect(warningsOf(stack)).toEqual([]);
+  });
+
+  test.each([
+    ['logRetention', { logRetention: logs.RetentionDays.ONE_MONTH },
+      'logRetention (30 days) has no effect with logGroup, since the provider then creates no log group and writes to the one given: '
+      + 'set the retention on that log group, and leave logRetention out. [ack: cdk-proton-cancel-pipeline-deployment:logRetentionWithLogGroup]'],
+    ['an infinite logRetention', { logRetention: logs.RetentionDays.INFINITE },
+      'logRetention (RetentionDays.INFINITE) has no effect with logGroup, since the provider then creates no log group and writes to the one given: '
+      + 'set the retention on that log group, and leave logRetention out. [ack: cdk-proton-cancel-pipeline-deployment:logRetentionWithLogGroup]'],
+    ['logRemovalPolicy', { logRemovalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE },
+      'logRemovalPolicy (RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE) has no effect with logGroup, since the provider then creates no log group '
+      + 'and writes to the one given: leave logRemovalPolicy out. [ack: cdk-proton-cancel-pipeline-deployment:logRemovalPolicyWithLogGroup]'],
+  ])('warns when %s is given with logGroup, on the provider', (_, props, message) => {
+    // GIVEN
+    const stack = newStack();
+    const logGroup = logs.LogGroup.fromLogGroupName(stack, 'Logs', 'platform-logs');
+
+    // WHEN
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { logGroup, ...props });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
+
+    // THEN
+    expect(warningsOf(stack)).toEqual([{ path: '/TestStack/Provider', message }]);
+    Template.fromStack(stack).resourceCountIs('AWS::Logs::LogGroup', 0);
+  });
+
+  test('the log group options without logGroup give no warning', () => {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { logRetention: logs.RetentionDays.ONE_MONTH, logRemovalPolicy: RemovalPolicy.DESTROY });
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
+    expect(warningsOf(stack)).toEqual([]);
+  });
+});
+
+describe('misspelt options from JavaScript', () => {
+  const warningsOf = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map(w => w.entry.data);
+
+  test('warns when an option of CancelPipelineDeployment is misspelt, naming the key and the nearest option', () => {
+    // GIVEN
+    const stack = newStack();
+
+    // WHEN
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', timout: Duration.minutes(5), FailUnlessCancelled: true } as unknown as CancelPipelineDeploymentProps);
+
+    // THEN: the misspelt options are ignored, and said to be
+    expect(warningsOf(stack)).toEqual([
+      "CancelPipelineDeployment has no option 'timout', so it is ignored: did you mean 'timeout'? [ack: cdk-proton-cancel-pipeline-deployment:unknownOption]",
+      "CancelPipelineDeployment has no option 'FailUnlessCancelled', so it is ignored: did you mean 'failUnlessCancelled'? [ack: cdk-proton-cancel-pipeline-deployment:unknownOption]",
+    ]);
+    const [resource] = Object.values(Template.fromStack(stack).findResources(RESOURCE_TYPE));
+    expect(resource.Properties.TimeoutSeconds).toBeUndefined();
+  });
+
+  test('warns when an option of CancelPipelineDeploymentProvider is misspelt, naming the key and the nearest option', () => {
+    const stack = newStack();
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollinterval: Duration.seconds(30), maxConcurentInstances: 5 } as unknown as CancelPipelineDeploymentProviderProps);
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
+    expect(warningsOf(stack)).toEqual([
+      "CancelPipelineDeploymentProvider has no option 'pollinterval', so it is ignored: did you mean 'pollInterval'? [ack: cdk-proton-cancel-pipeline-deployment:unknownOption]",
+      "CancelPipelineDeploymentProvider has no option 'maxConcurentInstances', so it is ignored: did you mean 'maxConcurrentInstances'? [ack: cdk-proton-cancel-pipeline-deployment:unknownOption]",
+    ]);
+  });
+
+  test('warns of a key near no option by listing the options', () => {
+    const stack = newStack();
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', region: 'eu-west-1' } as unknown as CancelPipelineDeploymentProps);
+    expect(warningsOf(stack)).toEqual([
+      "CancelPipelineDeployment has no option 'region', so it is ignored: its options are serviceName, waitForFinalStatus, timeout, failIfNothingToCancel, "
+      + 'failUnlessCancelled, trigger, provider. [ack: cdk-proton-cancel-pipeline-deployment:unknownOption]',
+    ]);
+  });
+
+  test('fails when serviceName is misspelt, naming the key given instead', () => {
+    expect(() => new CancelPipelineDeployment(newStack(), 'Cancel', { servicename: 'my-service' } as unknown as CancelPipelineDeploymentProps))
+      .toThrow("serviceName must be a string, the name of the Proton service, got undefined: the props have 'servicename' instead, which is no option.");
+  });
+});
+
 describe('VPC', () => {
-  function vpcStack(securityGroups?: ec2.ISecurityGroup[]) {
+  function vpcStack(securityGroupIds?: string[]) {
     const stack = newStack();
     const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
-      vpcId: 'vpc-1',
+      vpcId: 'vpc-0123456789abcdef0',
       availabilityZones: ['us-east-1a', 'us-east-1b'],
-      privateSubnetIds: ['subnet-p1', 'subnet-p2'],
-      isolatedSubnetIds: ['subnet-i1', 'subnet-i2'],
+      privateSubnetIds: ['subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'],
+      isolatedSubnetIds: ['subnet-0123456789abcdef3', 'subnet-0123456789abcdef4'],
     });
     const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      securityGroups: securityGroups?.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(stack, `Sg${i}`, id as unknown as string)),
+      securityGroups: securityGroupIds?.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(stack, `Sg${i}`, id)),
     });
     new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider });
     return Template.fromStack(stack);
@@ -259,7 +419,7 @@ describe('VPC', () => {
 
   test('the functions may create network interfaces only in their subnets, with their security groups, and no AWS managed policy', () => {
     // WHEN
-    const template = vpcStack(['sg-a', 'sg-b'] as unknown as ec2.ISecurityGroup[]);
+    const template = vpcStack(['sg-0123456789abcdef0', 'sg-0123456789abcdef1']);
 
     // THEN
     const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy'));
@@ -269,7 +429,7 @@ describe('VPC', () => {
       {
         Effect: 'Allow',
         Action: 'ec2:CreateNetworkInterface',
-        Resource: [ec2Arn('network-interface/*'), ec2Arn('subnet/subnet-i1'), ec2Arn('subnet/subnet-i2'), ec2Arn('security-group/sg-a'), ec2Arn('security-group/sg-b')],
+        Resource: [ec2Arn('network-interface/*'), ec2Arn('subnet/subnet-0123456789abcdef3'), ec2Arn('subnet/subnet-0123456789abcdef4'), ec2Arn('security-group/sg-0123456789abcdef0'), ec2Arn('security-group/sg-0123456789abcdef1')],
       },
       {
         Effect: 'Allow',
@@ -286,7 +446,7 @@ describe('VPC', () => {
     }
     expect(JSON.stringify(template.toJSON())).not.toContain('AWSLambdaVPCAccessExecutionRole');
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
-      expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-i1', 'subnet-i2'], SecurityGroupIds: ['sg-a', 'sg-b'] });
+      expect(fn.Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0123456789abcdef3', 'subnet-0123456789abcdef4'], SecurityGroupIds: ['sg-0123456789abcdef0', 'sg-0123456789abcdef1'] });
     }
   });
 
@@ -326,7 +486,7 @@ describe('VPC', () => {
     const synth = (vpc: boolean, count: number) => () => {
       const stack = newStack();
       const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
-        vpc: vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-1'] }) : undefined,
+        vpc: vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] }) : undefined,
       });
       // The policies only: what each instance would add to them, without its custom resource.
       names(count).forEach(serviceName => provider._allowService(serviceName));

@@ -3,7 +3,7 @@
  * combination synthesizes and keeps the template's invariants; every invalid
  * value fails with one sentence naming the option.
  */
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -118,13 +118,21 @@ function waiterWaitSeconds(template: Template): number {
   return Number(definition.match(/\\"Type\\":\\"Wait\\",\\"Seconds\\":(\d+)/)![1]);
 }
 
+/** The warnings of this library in a stack, each as its construct path and the last part of its id. */
+function warningsOf(stack: Stack): string[] {
+  return Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('\\[ack: cdk-proton-cancel-pipeline-deployment:'))
+    .map(w => `${w.id} ${/\[ack: cdk-proton-cancel-pipeline-deployment:(\w+)\]$/.exec(String(w.entry.data))?.[1]}`).sort();
+}
+
 test('any valid combination of options synthesizes, and the template keeps its invariants', () => {
-  fc.assert(fc.property(providerOptions, fc.array(instanceOptions, { minLength: 1, maxLength: 4 }), (providerProps, instances) => {
+  // One instance per service: a second one for the same service fails (its own property below).
+  const instanceList = fc.uniqueArray(instanceOptions, { minLength: 1, maxLength: 4, selector: options => options.serviceName });
+  fc.assert(fc.property(providerOptions, instanceList, (providerProps, instances) => {
     // GIVEN
     const stack = new Stack(new App(), 'PropertyStack', { env: { account: '123456789012', region: 'us-east-1' } });
     const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
       pollInterval: providerProps.pollInterval?.duration,
-      vpc: providerProps.vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-1'] }) : undefined,
+      vpc: providerProps.vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] }) : undefined,
       logGroup: providerProps.importedLogGroup ? logs.LogGroup.fromLogGroupName(stack, 'Logs', 'platform-logs') : undefined,
       logRetention: providerProps.logRetention,
       logRemovalPolicy: providerProps.logRemovalPolicy,
@@ -149,9 +157,20 @@ test('any valid combination of options synthesizes, and the template keeps its i
     // the waiter waits the poll interval between polls
     expect(waiterWaitSeconds(template)).toBe(poll);
     expectPoliciesWithinIamLimits(stack, template);
-    // a warning exactly for the instances whose timeout is shorter than a poll
-    const warned = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('pollInterval')).map(w => w.id);
-    expect(warned).toEqual(instances.flatMap((options, i) => poll > (options.timeout?.seconds ?? 1800) ? [`/PropertyStack/Cancel${i}`] : []));
+    // a warning exactly for each option that has no effect: on an instance, a poll longer than the
+    // timeout it waits for, or a timeout or failUnlessCancelled without the wait; on the provider,
+    // the new log group's options beside an imported log group
+    const expected = instances.flatMap((options, i) => {
+      const warn = (id: string) => [`/PropertyStack/Cancel${i} ${id}`];
+      return options.waitForFinalStatus === false
+        ? [...options.timeout ? warn('timeoutWithoutWait') : [], ...options.failUnlessCancelled ? warn('failUnlessCancelledWithoutWait') : []]
+        : poll > (options.timeout?.seconds ?? 1800) ? warn('pollIntervalLongerThanTimeout') : [];
+    });
+    if (providerProps.importedLogGroup) {
+      expected.push(...providerProps.logRetention !== undefined ? ['/PropertyStack/Provider logRetentionWithLogGroup'] : []);
+      expected.push(...providerProps.logRemovalPolicy !== undefined ? ['/PropertyStack/Provider logRemovalPolicyWithLogGroup'] : []);
+    }
+    expect(warningsOf(stack)).toEqual(expected.sort());
   }), runs(25));
 });
 
@@ -171,7 +190,7 @@ test('any number of services fits the policies within IAM limits, or fails sayin
     // GIVEN a provider, and what each instance adds to its policies
     const stack = new Stack(new App(), 'PackingStack', { env });
     const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
-      vpc: vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['az-1'], privateSubnetIds: ['subnet-1'] }) : undefined,
+      vpc: vpc ? ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] }) : undefined,
     });
     names.forEach(name => provider._allowService(name));
 
@@ -258,10 +277,99 @@ describe('invalid values fail with one sentence naming the option', () => {
       } else {
         // Security groups apply only with a VPC.
         const inStack = stack();
-        const vpc = prop === 'securityGroups' ? ec2.Vpc.fromVpcAttributes(inStack, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['az-1'], privateSubnetIds: ['subnet-1'] }) : undefined;
+        const vpc = prop === 'securityGroups' ? ec2.Vpc.fromVpcAttributes(inStack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['us-east-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'] }) : undefined;
         const props = { vpc, [prop]: value } as unknown as CancelPipelineDeploymentProviderProps;
         expectFailure(() => new CancelPipelineDeploymentProvider(inStack, 'P', props), prop);
       }
     }), runs(300));
   });
+});
+
+/** Edit distance by its recursive definition (insert, delete, substitute: one each), written apart from the library's. */
+function referenceDistance(a: string, b: string): number {
+  const memo = new Map<string, number>();
+  const d = (i: number, j: number): number => {
+    if (i === 0 || j === 0) {
+      return i + j;
+    }
+    const key = `${i},${j}`;
+    if (!memo.has(key)) {
+      memo.set(key, Math.min(d(i - 1, j) + 1, d(i, j - 1) + 1, d(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    return memo.get(key)!;
+  };
+  return d(a.length, b.length);
+}
+
+describe('misspelt options from JavaScript warn, naming the nearest option', () => {
+  const OPTIONS = {
+    CancelPipelineDeployment: ['serviceName', 'waitForFinalStatus', 'timeout', 'failIfNothingToCancel', 'failUnlessCancelled', 'trigger', 'provider'],
+    CancelPipelineDeploymentProvider: ['pollInterval', 'maxConcurrentInstances', 'logGroup', 'logRetention', 'logRemovalPolicy', 'vpc', 'vpcSubnets', 'securityGroups'],
+  };
+  type Edit = { kind: 'insert' | 'delete' | 'substitute' | 'swap' | 'case'; at: number; char: string };
+  const edit = fc.record({
+    kind: fc.constantFrom<Edit['kind']>('insert', 'delete', 'substitute', 'swap', 'case'),
+    at: fc.nat(),
+    char: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_'),
+  });
+  function apply(word: string, { kind, at, char }: Edit): string {
+    const i = at % (word.length + (kind === 'insert' ? 1 : 0));
+    switch (kind) {
+      case 'insert': return word.slice(0, i) + char + word.slice(i);
+      case 'delete': return word.slice(0, i) + word.slice(i + 1);
+      case 'substitute': return word.slice(0, i) + char + word.slice(i + 1);
+      case 'swap': return i + 1 < word.length ? word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2) : word;
+      case 'case': return word.slice(0, i) + (word[i] === word[i].toLowerCase() ? word[i].toUpperCase() : word[i].toLowerCase()) + word.slice(i + 1);
+    }
+  }
+  const misspelling = fc.constantFrom(...Object.keys(OPTIONS) as Array<keyof typeof OPTIONS>)
+    .chain(construct => fc.tuple(fc.constant(construct), fc.constantFrom(...OPTIONS[construct]), fc.array(edit, { minLength: 1, maxLength: 2 })))
+    // A swap of two neighbours is two edits.
+    .map(([construct, option, edits]) => ({ construct, option, edits: edits.reduce((n, e) => n + (e.kind === 'swap' ? 2 : 1), 0), key: edits.reduce(apply, option) }))
+    .filter(({ construct, key, edits }) => edits <= 2 && key.length > 0 && !OPTIONS[construct].includes(key) && !(key in {}));
+
+  test('any key within 2 edits of an option gets a warning naming an option at least as near as the one misspelt', () => {
+    fc.assert(fc.property(misspelling, fc.anything(), ({ construct, option, edits, key }, value) => {
+      // GIVEN
+      const stack = new Stack(new App(), 'SpellingStack');
+
+      // WHEN
+      if (construct === 'CancelPipelineDeployment') {
+        new CancelPipelineDeployment(stack, 'C', { serviceName: 's', [key]: value } as unknown as CancelPipelineDeploymentProps);
+      } else {
+        const provider = new CancelPipelineDeploymentProvider(stack, 'P', { [key]: value } as unknown as CancelPipelineDeploymentProviderProps);
+        new CancelPipelineDeployment(stack, 'C', { serviceName: 's', provider });
+      }
+
+      // THEN: one warning, on the construct, naming the key and an option
+      const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('has no option'));
+      expect(warnings.map(w => w.id)).toEqual([construct === 'CancelPipelineDeployment' ? '/SpellingStack/C' : '/SpellingStack/P']);
+      const [, named] = /^\w+ has no option '.*', so it is ignored: did you mean '(\w+)'\? \[ack: cdk-proton-cancel-pipeline-deployment:unknownOption\]$/s
+        .exec(String(warnings[0].entry.data))!;
+      expect(String(warnings[0].entry.data)).toContain(`no option '${key}'`);
+      expect(OPTIONS[construct]).toContain(named);
+      // no option is nearer (case aside) than the one named, and it is no farther than the edits made
+      const distance = (to: string) => referenceDistance(key.toLowerCase(), to.toLowerCase());
+      expect(distance(named)).toBeLessThanOrEqual(Math.min(edits, ...OPTIONS[construct].map(distance)));
+      expect(distance(named)).toBeLessThanOrEqual(distance(option));
+    }), runs(150));
+  });
+});
+
+test('any two instances of one stack with the same service name fail, naming both and the name', () => {
+  const ids = fc.uniqueArray(fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,9}$/), { minLength: 2, maxLength: 2 });
+  const others = fc.uniqueArray(serviceName, { maxLength: 3 });
+  fc.assert(fc.property(serviceName, ids, others, fc.boolean(), (name, [first, second], otherNames, sameToken) => {
+    // GIVEN a stack with the service and others, the name fixed or the very same token
+    const stack = new Stack(new App(), 'DuplicateStack');
+    const serviceNameOf = sameToken ? new CfnParameter(stack, 'Name', { default: name }).valueAsString : name;
+    new CancelPipelineDeployment(stack, first, { serviceName: serviceNameOf });
+    otherNames.filter(other => other !== name).forEach((other, i) => new CancelPipelineDeployment(stack, `Other${i}`, { serviceName: other }));
+
+    // WHEN / THEN
+    const shown = sameToken ? `token ${serviceNameOf}` : `'${name}'`;
+    expect(() => new CancelPipelineDeployment(stack, second, { serviceName: serviceNameOf, trigger: 'again' }))
+      .toThrow(`serviceName ${shown} is given to both 'DuplicateStack/${first}' and 'DuplicateStack/${second}' in stack 'DuplicateStack', `
+        + 'which would cancel the same pipeline twice: keep one instance per service, and change its trigger to cancel again.');
+  }), runs(50));
 });

@@ -5,7 +5,7 @@
  * `npm run rosetta` first (`npm test` runs both).
  */
 import { execFileSync } from 'child_process';
-import { mkdtempSync, readFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { fenceLanguages, translationsOf, typescriptBlocks } from '../scripts/readme-examples';
@@ -14,13 +14,20 @@ const root = join(__dirname, '..');
 
 test('API.md matches the compiled API (run `npm run docs` to regenerate it)', () => {
   // GIVEN
-  const generated = join(mkdtempSync(join(tmpdir(), 'api-md-')), 'API.md');
+  const dir = mkdtempSync(join(tmpdir(), 'api-md-'));
+  const generated = join(dir, 'API.md');
 
   // WHEN
-  execFileSync(join(root, 'node_modules', '.bin', 'jsii-docgen'), ['-o', generated], { cwd: root, stdio: 'pipe' });
+  let text: string;
+  try {
+    execFileSync(join(root, 'node_modules', '.bin', 'jsii-docgen'), ['-o', generated], { cwd: root, stdio: 'pipe' });
+    text = readFileSync(generated, 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 
   // THEN
-  expect(readFileSync(join(root, 'API.md'), 'utf8')).toBe(readFileSync(generated, 'utf8'));
+  expect(readFileSync(join(root, 'API.md'), 'utf8')).toBe(text);
 });
 
 test('the README writes its examples in TypeScript only: each language\'s package shows rosetta\'s translation once', () => {

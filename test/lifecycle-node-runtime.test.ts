@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { Stack } from 'aws-cdk-lib';
 import { StackAssembly, synthesize } from '../local/cloudformation';
@@ -16,7 +17,9 @@ const SERVICE = 'web-api';
 const OPT_OUT = 'SKIP_LAMBDA_NODE_RUN';
 
 const assemblyDir = synthesize((app) => cancelStack(new Stack(app, 'Runtime'), { serviceName: SERVICE }));
-afterAll(() => fs.rmSync(assemblyDir, { recursive: true, force: true }));
+/** The child's temp directory, where tsx keeps its cache. */
+const childTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'node-runtime-'));
+afterAll(() => [assemblyDir, childTmp].forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 /** The Node.js major of the handler functions' runtime, from the template (nodejs24.x: 24). */
 function runtimeMajor(): string {
@@ -53,7 +56,7 @@ const major = runtimeMajor();
     path.join(__dirname, '..', 'local', 'cloudformation', 'run-create.ts'),
     assemblyDir,
     'Runtime',
-  ], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  ], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '', TMPDIR: childTmp } });
   expect(child.status).toBe(0);
   // Nothing on stderr: no warning from the handler's code on that runtime.
   expect(child.stderr.split('\n').filter((line) => line.trim() !== '')).toEqual([]);

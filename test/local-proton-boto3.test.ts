@@ -1,8 +1,8 @@
 import { execFile } from 'child_process';
-import { existsSync } from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import { LocalProton, SCENARIOS } from '../local/proton';
+import { PYTHON, pythonPackageDir } from './proton-model';
 
 // A second client, written outside this project: boto3 (Debian's python3-boto3) drives the local
 // endpoint through a cancel, a missing service, the other errors, throttling and a lost race.
@@ -10,8 +10,6 @@ import { LocalProton, SCENARIOS } from '../local/proton';
 // success to botocore's validator for the output shape; an answer that fails either shows in the
 // summary and fails the test.
 
-/** Debian's Python, where python3-boto3 lives; `PYTHON` overrides it. */
-const PYTHON = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const DRIVER = path.join(__dirname, 'boto3-driver.py');
 const START = new Date('2024-05-01T12:00:00.000Z');
 
@@ -39,6 +37,11 @@ interface Outcome {
 }
 
 let proton: LocalProton;
+
+beforeAll(() => {
+  // Without boto3, every test fails with how to install it, not with Python's ModuleNotFoundError.
+  pythonPackageDir('boto3', 'boto3 is the second client the local endpoint is checked with');
+});
 
 beforeEach(async () => {
   proton = await LocalProton.start({ timeScale: 0, startTime: START });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -16,7 +16,7 @@ function acknowledgements(root: IConstruct): Array<{ path: string; id: string; r
 
 test('a stack with the construct passes the AwsSolutions rule pack', () => {
   // GIVEN
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+  const app = newApp();
   const stack = new Stack(app, 'NagStack', { env: { account: '123456789012', region: 'us-east-1' } });
   new CancelPipelineDeployment(stack, 'A', { serviceName: 'service-a' });
   new CancelPipelineDeployment(stack, 'B', { serviceName: 'service-b' });
@@ -25,6 +25,14 @@ test('a stack with the construct passes the AwsSolutions rule pack', () => {
   // WHEN / THEN: synth throws on any finding not acknowledged
   expect(() => app.synth()).not.toThrow();
 });
+
+/** An App whose cloud assembly goes to a new temporary directory, removed after the test file. */
+const outdirs: string[] = [];
+afterAll(() => outdirs.forEach(dir => rmSync(dir, { recursive: true, force: true })));
+function newApp(): App {
+  outdirs.push(mkdtempSync(join(tmpdir(), 'nag-')));
+  return new App({ outdir: outdirs[outdirs.length - 1] });
+}
 
 test('each acknowledged finding is on a resource of the provider, with a reason, never stack-wide', () => {
   const stack = new Stack(new App(), 'NagStack');
@@ -67,7 +75,7 @@ test.each([
   ['with security groups of its own', true],
 ])('a provider in a VPC, writing to an imported log group, passes the AwsSolutions rule pack %s', (_, securityGroups) => {
   // GIVEN
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+  const app = newApp();
   vpcStack(app, securityGroups);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 

@@ -3,7 +3,7 @@
  * in a fresh CDK app. Needs `npm run bundle` and `npm run compile` first.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -17,6 +17,8 @@ test('package.json: no runtime dependencies, peers on the CDK, and a target for 
   const pkg = readJson(join(root, 'package.json'));
 
   expect(pkg.dependencies ?? {}).toEqual({});
+  // The construct runs at synth time in the user's CDK app: any Node.js aws-cdk-lib runs on.
+  expect(pkg.engines).toEqual({ node: readJson(join(root, 'node_modules', 'aws-cdk-lib', 'package.json')).engines.node });
   expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs']);
   expect(pkg.devDependencies['@aws-sdk/client-proton']).toBeDefined();
   expect(pkg.license).toBe('Apache-2.0');
@@ -50,10 +52,12 @@ test('jsii\'s tsconfig check fails on a config that drifts from the generated on
   const drifted = readJson(join(root, 'tsconfig.json'));
   drifted.compilerOptions.target = 'es2022';
   drifted.compilerOptions.noEmit = true;
-  const path = join(mkdtempSync(join(tmpdir(), 'tsconfig-')), 'tsconfig.json');
+  const dir = mkdtempSync(join(tmpdir(), 'tsconfig-'));
+  const path = join(dir, 'tsconfig.json');
   writeFileSync(path, JSON.stringify(drifted));
 
   const result = validateTsconfig(path, 'generated');
+  rmSync(dir, { recursive: true, force: true });
 
   expect(result.status).not.toBe(0);
   expect(result.stderr + result.stdout).toMatch(/target: Expected string "es2023", got "es2022"/);
@@ -77,6 +81,14 @@ test('the package holds the compiled library, the assembly, the handler and the 
 test('the packed tarball synthesizes in a fresh CDK app, with the handler asset found in node_modules', () => {
   // GIVEN: a new app that installs the tarball like any user would
   const app = mkdtempSync(join(tmpdir(), 'packed-app-'));
+  try {
+    synthesizeInPackedApp(app);
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
+}, 180_000);
+
+function synthesizeInPackedApp(app: string): void {
   npm(['pack', '--pack-destination', app], root);
   const tarball = readdirSync(app).find(file => file.endsWith('.tgz'))!;
   const { devDependencies } = readJson(join(root, 'package.json'));
@@ -99,4 +111,4 @@ test('the packed tarball synthesizes in a fresh CDK app, with the handler asset 
   const assetDirs = Object.values(manifest.files as Record<string, { source: { path: string } }>).map(file => file.source.path);
   expect(assetDirs.some(dir => existsSync(join(app, 'cdk.out', dir, 'index.js'))
     && readFileSync(join(app, 'cdk.out', dir, 'index.js'), 'utf8').includes('CancelServicePipelineDeployment'))).toBe(true);
-}, 180_000);
+}

@@ -3,10 +3,37 @@
  * published description of a service's operations, shapes and errors that boto3 and the AWS CLI
  * are built from. Used by the conformance tests of the local Proton endpoint.
  */
+import { spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
+import * as path from 'path';
+import { gunzipSync } from 'zlib';
 
-/** Where Debian's `python3-botocore` puts Proton's model. */
-export const DEBIAN_PROTON_MODEL = '/usr/lib/python3/dist-packages/botocore/data/proton/2020-07-20/service-2.json';
+/** Debian's Python, where python3-botocore and python3-boto3 live; `PYTHON` overrides it. */
+export const PYTHON = process.env.PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+
+/** What the conformance tests need of Python, and how to install it. */
+export const INSTALL_HINT = 'Install it: apt-get update && apt-get install -y --no-install-recommends python3-botocore python3-boto3 '
+  + '(or pip install boto3, which brings botocore; set PYTHON to that Python)';
+
+/**
+ * The directory of a Python package as the installed Python imports it (Debian's python3-botocore
+ * or pip's botocore alike); fails with the install hint when it cannot be imported.
+ *
+ * @param why what the tests need it for, e.g. 'boto3 is the second client of the local endpoint'
+ */
+export function pythonPackageDir(module: 'botocore' | 'boto3', why: string): string {
+  const run = spawnSync(PYTHON, ['-c', `import os, ${module}; print(os.path.dirname(${module}.__file__))`], { encoding: 'utf8' });
+  if (run.status !== 0) {
+    throw new Error(`${PYTHON} cannot import ${module}: ${why}. ${INSTALL_HINT}`);
+  }
+  return run.stdout.trim();
+}
+
+/** Where the installed botocore keeps AWS's published Proton model. */
+export function protonModelFile(): string {
+  const botocore = pythonPackageDir('botocore', 'the conformance tests check the local endpoint against AWS\'s published Proton model, which botocore ships');
+  return path.join(botocore, 'data', 'proton', '2020-07-20', 'service-2.json');
+}
 
 /** One shape of a botocore model (the members the checks read). */
 export interface Shape {
@@ -53,13 +80,18 @@ export const PROTOCOL_ERRORS: Readonly<Record<string, number>> = {
   SerializationException: 400,
 };
 
-/** Reads a model; fails with the command that installs Debian's copy when it is absent. */
-export function loadModel(file = DEBIAN_PROTON_MODEL): ServiceModel {
-  if (!existsSync(file)) {
-    throw new Error(`${file} not found: the conformance tests check the local endpoint against AWS's published Proton model, `
-      + 'from Debian\'s python3-botocore. Install it: apt-get update && apt-get install -y --no-install-recommends python3-botocore python3-boto3');
+/**
+ * Reads a model (by default the installed botocore's Proton model; newer botocore releases keep
+ * it gzipped); fails with the install hint when it is absent.
+ */
+export function loadModel(file = protonModelFile()): ServiceModel {
+  if (existsSync(file)) {
+    return JSON.parse(readFileSync(file, 'utf8')) as ServiceModel;
   }
-  return JSON.parse(readFileSync(file, 'utf8')) as ServiceModel;
+  if (existsSync(`${file}.gz`)) {
+    return JSON.parse(gunzipSync(readFileSync(`${file}.gz`)).toString('utf8')) as ServiceModel;
+  }
+  throw new Error(`${file} not found: the conformance tests check the local endpoint against AWS's published Proton model, which botocore ships. ${INSTALL_HINT}`);
 }
 
 /**

@@ -136,6 +136,8 @@ describe('release.yml', () => {
 
     expect(runs.filter(run => !run.startsWith('|'))).toEqual(['npm ci --no-audit --no-fund', 'npm run build', packaging]);
     expect(targets.sort()).toEqual(['dotnet', 'go', 'java', 'js', 'python']);
+    // no .npmignore written into the working tree: package.json's files list decides what is packed
+    expect(packageScript).toContain("'--no-npmignore'");
     expect(targets.filter(target => target !== 'js').sort()).toEqual(Object.keys(jsii.targets).sort());
     expect(jsii.outdir).toBe('dist');
     expect(build).toMatch(/uses: actions\/upload-artifact@\w+.*\n\s+with:\n\s+name: dist\n\s+path: dist\/\n/);
@@ -178,6 +180,12 @@ describe('both workflows', () => {
     expect(new Set(versions).size).toBe(1);
     expect(versions[0]).toBeGreaterThanOrEqual(20);
     expect(releasing()).toContain(`Node.js ${versions[0]}`);
+  });
+
+  test('set up the contributors\' Node.js, the major .nvmrc names', () => {
+    const versions = new Set([...`${buildYml}${releaseYml}`.matchAll(/node-version: (\d+)/g)].map(match => match[1]));
+
+    expect([...versions]).toEqual([read('.nvmrc').trim()]);
   });
 
   test('CONTRIBUTING.md names the jsii-pacmak and publib versions the release pins', () => {
