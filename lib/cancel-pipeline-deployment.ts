@@ -200,7 +200,7 @@ export class CancelPipelineDeployment extends Construct {
     if (props.waitForFinalStatus !== false && !Token.isUnresolved(timeoutSeconds) && pollSeconds > timeoutSeconds) {
       Annotations.of(this).addWarningV2(`${WARNING_PREFIX}:pollIntervalLongerThanTimeout`,
         `The provider's pollInterval (${provider.pollInterval.toHumanString()}) is longer than timeout (${Duration.seconds(timeoutSeconds).toHumanString()}): `
-        + 'the waiter reads the status as soon as the cancel is sent and then once every poll interval, so the timeout takes effect only at the second read, '
+        + 'the waiter reads the status one poll interval after the cancel and then once every poll interval, so the timeout takes effect only at that first read, '
         + 'one poll interval after the cancel. Shorten pollInterval or lengthen timeout.');
     }
 

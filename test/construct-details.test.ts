@@ -79,7 +79,7 @@ test('the warning for a poll interval longer than the timeout says what to do', 
   const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.seconds(90) });
   new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout: Duration.seconds(60) });
   Annotations.fromStack(stack).hasWarning('/TestStack/Cancel', "The provider's pollInterval (1 minute 30 seconds) is longer than timeout (1 minute): "
-    + 'the waiter reads the status as soon as the cancel is sent and then once every poll interval, so the timeout takes effect only at the second read, '
+    + 'the waiter reads the status one poll interval after the cancel and then once every poll interval, so the timeout takes effect only at that first read, '
     + 'one poll interval after the cancel. Shorten pollInterval or lengthen timeout. '
     + '[ack: cdk-proton-cancel-pipeline-deployment:pollIntervalLongerThanTimeout]');
 });

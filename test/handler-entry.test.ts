@@ -478,7 +478,7 @@ describe('isComplete', () => {
       await isComplete({ ...waiterState('Update'), PhysicalResourceId: 'kept-id', Error: { Error: 'Lambda.Unknown' } } as WaiterState);
       await isComplete({ ...waiterState('Update', { ServiceName: 'not a name!' }), PhysicalResourceId: 'kept-id', Error: { Error: 'Lambda.Unknown' } } as WaiterState);
 
-      expect(cfn.puts.map(p => [p.body.Status, p.body.PhysicalResourceId, p.body.Data?.CancellationRequested])).toEqual([
+      expect(cfn.puts.map(p => [p.body.Status, p.body.PhysicalResourceId, (p.body.Data as Record<string, string> | undefined)?.CancellationRequested])).toEqual([
         ['SUCCESS', SERVICE, 'false'], ['SUCCESS', 'kept-id', 'false'],
       ]);
     });
