@@ -228,7 +228,7 @@ describe('warnings', () => {
     const found = warnings(Duration.minutes(5), Duration.minutes(1));
     expect(found).toHaveLength(1);
     expect(found[0].id).toBe('/TestStack/Cancel');
-    expect(found[0].entry.data).toMatch(/^The provider's pollInterval \(5 minutes\) is longer than timeout \(1 minute\): the waiter reads the status as soon as the cancel is sent/);
+    expect(found[0].entry.data).toMatch(/^The provider's pollInterval \(5 minutes\) is longer than timeout \(1 minute\): the waiter reads the status one poll interval after the cancel/);
   });
 
   test.each([
