@@ -5,31 +5,15 @@
  * lost counts as ours when the pipeline shows a cancel's course. Faults are
  * tested in pairs: the same request with and without the fault answers alike.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient } from '@aws-sdk/client-proton';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CancelServicePipelineDeploymentCommand, GetServiceCommand } from '@aws-sdk/client-proton';
 import { FAULT_WINDOW_MS, Progress, step, WaiterState } from '../lambda/cancel';
-import { awsError, captureLogs, drive, fakeClocks, networkError, pipeline, Properties, service, SERVICE, T0, waiterState } from './handler-fixtures';
+import { awsError, drive, networkError, pipeline, Properties, service, SERVICE, stepTestBed, T0, waiterState } from './handler-fixtures';
 
 process.env.AWS_REGION = 'eu-west-1';
 
-const proton = mockClient(ProtonClient);
-const cloudFormation = mockClient(CloudFormationClient);
+const bed = stepTestBed();
+const { proton } = bed;
 
-let logs: ReturnType<typeof captureLogs>;
-let clocks: ReturnType<typeof fakeClocks>;
-
-beforeEach(() => {
-  proton.reset();
-  cloudFormation.reset();
-  clocks = fakeClocks();
-  logs = captureLogs();
-});
-
-afterEach(() => {
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-});
 
 /** The first step's state, as the waiter holds it before a step is taken again. */
 function started(properties: Properties = {}, progress: Partial<Progress> = {}): WaiterState {
@@ -91,7 +75,7 @@ describe('a passing fault of the first read', () => {
 
     expect(state).toEqual(started());
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
-    expect(logs.steps()).toEqual([{ step: 'step-repeat', serviceName: SERVICE, error: expect.any(String) }]);
+    expect(bed.logs.steps()).toEqual([{ step: 'step-repeat', serviceName: SERVICE, error: expect.any(String) }]);
   });
 
   test.each(PASSING)('%s, then none: the same answer as without the fault', async (_, error) => {
@@ -115,7 +99,7 @@ describe('a passing fault of the first read', () => {
 
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(1);
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
-    expect(clocks.sleeps).toEqual([]);
+    expect(bed.clocks.sleeps).toEqual([]);
   });
 });
 
@@ -215,7 +199,7 @@ describe('a cancel whose answer was lost', () => {
     expect(first).toEqual(started({}, { CancelMayHaveLanded: true }));
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'true' } });
-    expect(logs.steps()).toContainEqual({ step: 'read', serviceName: SERVICE, deploymentStatus: 'CANCELLING', next: 'ours' });
+    expect(bed.logs.steps()).toContainEqual({ step: 'read', serviceName: SERVICE, deploymentStatus: 'CANCELLING', next: 'ours' });
   });
 
   test('no answer in time (a timeout is an unreachable endpoint): the error answer at once, whatever the cancel did', async () => {
@@ -248,7 +232,7 @@ describe('a cancel whose answer was lost', () => {
 
     // THEN
     expect(state.Progress).toMatchObject({ Phase: 'wait', Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
-    expect(logs.steps()).toContainEqual({ step: 'cancel-landed-earlier', serviceName: SERVICE, deploymentStatus: 'CANCELLING' });
+    expect(bed.logs.steps()).toContainEqual({ step: 'cancel-landed-earlier', serviceName: SERVICE, deploymentStatus: 'CANCELLING' });
   });
 
   test.each(['CANCELLING', 'CANCELLED', 'FAILED'])('a refusal after an earlier step\'s unanswered cancel, the pipeline %s: ours', async (status) => {
@@ -280,7 +264,7 @@ describe('a cancel whose answer was lost', () => {
     const state = await step(started({ WaitForFinalStatus: 'false' }), async () => T0);
 
     expect(state.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: status, CancellationRequested: requested } });
-    expect(logs.steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: status });
+    expect(bed.logs.steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: status });
   });
 
   test('an earlier step\'s unanswered cancel and a pipeline still IN_PROGRESS: cancelled again', async () => {

@@ -6,7 +6,9 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import type { ServicePipeline } from '@aws-sdk/client-proton';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { ProtonClient, type ServicePipeline } from '@aws-sdk/client-proton';
+import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { ResourceEvent, step, WaiterState } from '../lambda/cancel';
 import type { Answer } from '../lambda/respond';
 import { timing } from '../lambda/retry';
@@ -206,4 +208,32 @@ export async function responseServer(): Promise<{ url: string; puts: Put[]; stat
     statuses,
     close: () => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+/**
+ * What a test file of the waiter's steps works with: the Proton and
+ * CloudFormation clients mocked, and before each test, the mocks reset, fresh
+ * fake clocks and captured logs; real timers and mocks restored after it.
+ */
+export function stepTestBed(): {
+  readonly proton: AwsClientStub<ProtonClient>;
+  readonly cloudFormation: AwsClientStub<CloudFormationClient>;
+  readonly logs: ReturnType<typeof captureLogs>;
+  readonly clocks: ReturnType<typeof fakeClocks>;
+  } {
+  const proton = mockClient(ProtonClient);
+  const cloudFormation = mockClient(CloudFormationClient);
+  let logs: ReturnType<typeof captureLogs>;
+  let clocks: ReturnType<typeof fakeClocks>;
+  beforeEach(() => {
+    proton.reset();
+    cloudFormation.reset();
+    clocks = fakeClocks();
+    logs = captureLogs();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+  return { proton, cloudFormation, get logs() { return logs; }, get clocks() { return clocks; } };
 }

@@ -4,38 +4,25 @@
  * as UPDATE_IN_PROGRESS; every other Update reports the pipeline and never fails.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient } from '@aws-sdk/client-proton';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CancelServicePipelineDeploymentCommand, GetServiceCommand } from '@aws-sdk/client-proton';
 import { FAULT_WINDOW_MS, step, WaiterState } from '../lambda/cancel';
 import {
-  awsError, captureLogs, drive, fakeClocks, networkError, pipeline, Properties, service, SERVICE, STACK_ID, T0, waiterState,
+  awsError, drive, networkError, pipeline, Properties, service, SERVICE, STACK_ID, stepTestBed, T0, waiterState,
 } from './handler-fixtures';
 
 process.env.AWS_REGION = 'eu-west-1';
 
-const proton = mockClient(ProtonClient);
-const cloudFormation = mockClient(CloudFormationClient);
-
-let logs: ReturnType<typeof captureLogs>;
-let clocks: ReturnType<typeof fakeClocks>;
+const bed = stepTestBed();
+const { proton, cloudFormation } = bed;
 
 function stackStatus(status: string) {
   cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'Stack', StackStatus: status as never, CreationTime: new Date() }] });
 }
 
 beforeEach(() => {
-  proton.reset();
-  cloudFormation.reset();
   stackStatus('UPDATE_IN_PROGRESS');
   proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
   proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
-  clocks = fakeClocks();
-  logs = captureLogs();
-});
-
-afterEach(() => {
-  jest.useRealTimers();
-  jest.restoreAllMocks();
 });
 
 function update(properties: Properties = {}, old?: Properties): Promise<WaiterState> {
@@ -130,7 +117,7 @@ describe('an Update whose Trigger did not change reports only, and never fails',
     const state = await update({ TimeoutSeconds: '600' }, {});
 
     expect(state.Answer).toEqual({ status: 'SUCCESS', physicalResourceId: SERVICE, data: EMPTY_ATTRIBUTES });
-    expect(logs.steps()).toEqual([{ step: 'report-read-failed', serviceName: SERVICE, error: expect.stringMatching(/^Proton service 'my-service' in eu-west-1 was not found/) }]);
+    expect(bed.logs.steps()).toEqual([{ step: 'report-read-failed', serviceName: SERVICE, error: expect.stringMatching(/^Proton service 'my-service' in eu-west-1 was not found/) }]);
   });
 
   test.each([
@@ -143,8 +130,8 @@ describe('an Update whose Trigger did not change reports only, and never fails',
 
     expect(states[0]).toEqual({ ...waiterState('Update', { TimeoutSeconds: '600' }, {}), Progress: { StartedAt: T0, Phase: 'start' } });
     expect(answer).toEqual({ status: 'SUCCESS', physicalResourceId: SERVICE, data: EMPTY_ATTRIBUTES });
-    expect(logs.steps()[0]).toMatchObject({ step: 'report-repeat', serviceName: SERVICE });
-    expect(logs.steps().slice(-1)[0]).toMatchObject({ step: 'report-read-failed' });
+    expect(bed.logs.steps()[0]).toMatchObject({ step: 'report-repeat', serviceName: SERVICE });
+    expect(bed.logs.steps().slice(-1)[0]).toMatchObject({ step: 'report-read-failed' });
   });
 });
 
@@ -158,7 +145,7 @@ describe('an Update that is not a forward one', () => {
       expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
       expect(state.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' } });
-      expect(logs.steps()[0]).toEqual({ step: 'report-only', serviceName: SERVICE, stackStatus: status });
+      expect(bed.logs.steps()[0]).toEqual({ step: 'report-only', serviceName: SERVICE, stackStatus: status });
     });
   });
 
@@ -203,7 +190,7 @@ describe('an Update whose stack status cannot be read reports only, and never fa
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
     expect(valid.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' } });
     expect(invalid.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' } });
-    expect(logs.steps().slice(0, 2)).toEqual([
+    expect(bed.logs.steps().slice(0, 2)).toEqual([
       { step: 'stack-status-unknown', error: error.message },
       { step: 'report-only', serviceName: SERVICE, stackStatus: 'unknown' },
     ]);
@@ -220,7 +207,7 @@ describe('an Update whose stack status cannot be read reports only, and never fa
 
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
     expect(state.Answer).toMatchObject({ status: 'SUCCESS', data: { CancellationRequested: 'false' } });
-    expect(logs.steps()[0]).toEqual({ step: 'report-only', serviceName: SERVICE, stackStatus: 'unknown' });
+    expect(bed.logs.steps()[0]).toEqual({ step: 'report-only', serviceName: SERVICE, stackStatus: 'unknown' });
   });
 
   test.each([
@@ -236,7 +223,7 @@ describe('an Update whose stack status cannot be read reports only, and never fa
 
     // THEN: the first step changed nothing and called no Proton; the second cancelled
     expect(states[0]).toEqual({ ...waiterState('Update', { Trigger: 'new', WaitForFinalStatus: 'false' }), Progress: { StartedAt: T0, Phase: 'start' } });
-    expect(logs.steps()[0]).toEqual({ step: 'stack-status-repeat', error: fault.message });
+    expect(bed.logs.steps()[0]).toEqual({ step: 'stack-status-repeat', error: fault.message });
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { CancellationRequested: 'true' } });
   });
@@ -249,7 +236,7 @@ describe('an Update whose stack status cannot be read reports only, and never fa
     const { answer, steps } = await drive(waiterState('Update', { Trigger: 'new', WaitForFinalStatus: 'false' }));
 
     expect(steps).toBe(2);
-    expect(logs.steps()[0]).toEqual({ step: 'stack-status-repeat', error: 'Rate exceeded' });
+    expect(bed.logs.steps()[0]).toEqual({ step: 'stack-status-repeat', error: 'Rate exceeded' });
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { CancellationRequested: 'true' } });
   });
 
@@ -270,7 +257,7 @@ describe('an Update whose stack status cannot be read reports only, and never fa
 
     expect(tookMs).toBe(600_000);
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'IN_PROGRESS', CancellationRequested: 'false' } });
-    expect(clocks.sleeps).toEqual([]);
+    expect(bed.clocks.sleeps).toEqual([]);
   });
 
   // A report-only Update may carry an invalid timeout (a rollback, or an unreadable stack status): it waits

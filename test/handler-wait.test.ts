@@ -3,32 +3,16 @@
  * the timeout counted from the request's arrival, and otherwise gives the same
  * progress back. A failed poll is repeated while the timeout allows.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient } from '@aws-sdk/client-proton';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CancelServicePipelineDeploymentCommand, GetServiceCommand } from '@aws-sdk/client-proton';
 import { Progress, step, WaiterState } from '../lambda/cancel';
 import { pollClient } from '../lambda/sdk';
-import { awsError, captureLogs, drive, fakeClocks, networkError, pipeline, Properties, service, SERVICE, T0, waiterState } from './handler-fixtures';
+import { awsError, drive, networkError, pipeline, Properties, service, SERVICE, stepTestBed, T0, waiterState } from './handler-fixtures';
 
 process.env.AWS_REGION = 'eu-west-1';
 
-const proton = mockClient(ProtonClient);
-const cloudFormation = mockClient(CloudFormationClient);
+const bed = stepTestBed();
+const { proton } = bed;
 
-let logs: ReturnType<typeof captureLogs>;
-let clocks: ReturnType<typeof fakeClocks>;
-
-beforeEach(() => {
-  proton.reset();
-  cloudFormation.reset();
-  clocks = fakeClocks();
-  logs = captureLogs();
-});
-
-afterEach(() => {
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-});
 
 /** A request in its wait since `T0`, after a first step that asked for the cancel. */
 function waiting(properties: Properties = {}, progress: Partial<Progress> = {}): WaiterState {
@@ -50,7 +34,7 @@ describe('a poll', () => {
 
     await expect(poll(waiting(), 30_000)).resolves.toEqual(waiting());
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
-    expect(logs.steps()).toEqual([{ step: 'poll', serviceName: SERVICE, deploymentStatus: status, waitedSeconds: 30 }]);
+    expect(bed.logs.steps()).toEqual([{ step: 'poll', serviceName: SERVICE, deploymentStatus: status, waitedSeconds: 30 }]);
   });
 
   test.each(['CANCELLED', 'FAILED', 'SUCCEEDED', 'DELETE_COMPLETE', 'DELETE_FAILED'])(
@@ -157,7 +141,7 @@ describe('the timeout, counted from the request\'s arrival', () => {
     expect([steps, tookMs]).toEqual([9, 120_000]);
     expect(new Set(states.slice(0, -1).map(s => JSON.stringify(s)))).toEqual(new Set([JSON.stringify(states[0])]));
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
-    expect(clocks.sleeps).toEqual([]);
+    expect(bed.clocks.sleeps).toEqual([]);
   });
 });
 
@@ -175,7 +159,7 @@ describe('a poll that fails', () => {
 
     expect(inside).toEqual(waiting({ TimeoutSeconds: '600' }));
     expect(past.Answer).toMatchObject({ status: 'FAILED', reason: expect.stringMatching(/^(AWS Proton kept throttling|AWS Proton failed|Could not reach AWS Proton)/) });
-    expect(clocks.sleeps).toEqual([]);
+    expect(bed.clocks.sleeps).toEqual([]);
   });
 
   test.each([
@@ -194,7 +178,7 @@ describe('a poll that fails', () => {
 
     await poll(waiting(), 30_000);
 
-    expect(logs.steps()).toEqual([{
+    expect(bed.logs.steps()).toEqual([{
       step: 'poll-failed', serviceName: SERVICE, waitedSeconds: 30,
       error: "AWS Proton kept throttling proton:GetService for Proton service 'my-service' in eu-west-1 through every retry; deploy again later, or deploy fewer stacks at once.",
     }]);

@@ -4,37 +4,21 @@
  * error sentences, the attributes and the SDK clients. Proton is mocked.
  * Updates: handler-update; transient faults: handler-faults; the wait: handler-wait.
  */
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CancelServicePipelineDeploymentCommand, GetServiceCommand, ProtonClient } from '@aws-sdk/client-proton';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CancelServicePipelineDeploymentCommand, GetServiceCommand } from '@aws-sdk/client-proton';
 import { step, WaiterState } from '../lambda/cancel';
 import { DeploymentError, explainProtonError } from '../lambda/errors';
 import { MAX_RESPONSE_BYTES, responseBody } from '../lambda/respond';
 import { DENIED_RETRY_MS } from '../lambda/retry';
 import { CALL_BUDGET_MS, CLIENT_CONFIG, MAX_ATTEMPTS, POLL_CLIENT_CONFIG, pollClient, protonClient } from '../lambda/sdk';
 import {
-  awsError, captureLogs, drive, fakeClocks, networkError, PIPELINE_ARN, pipeline, Properties, REQUEST_ID, service, SERVICE, T0, waiterState,
+  awsError, drive, networkError, PIPELINE_ARN, pipeline, Properties, REQUEST_ID, service, SERVICE, T0, stepTestBed, waiterState,
 } from './handler-fixtures';
 
 process.env.AWS_REGION = 'eu-west-1';
 
-const proton = mockClient(ProtonClient);
-const cloudFormation = mockClient(CloudFormationClient);
+const bed = stepTestBed();
+const { proton, cloudFormation } = bed;
 
-let logs: ReturnType<typeof captureLogs>;
-let clocks: ReturnType<typeof fakeClocks>;
-
-beforeEach(() => {
-  proton.reset();
-  cloudFormation.reset();
-  clocks = fakeClocks();
-  logs = captureLogs();
-});
-
-afterEach(() => {
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-});
 
 /** The first step of a Create, the request having reached the provider at T0. */
 function firstStep(properties: Properties = {}): Promise<WaiterState> {
@@ -65,7 +49,7 @@ describe('the first step of a Create', () => {
     // THEN
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand).map(c => c.args[0].input)).toEqual([{ serviceName: SERVICE }]);
     expect(state).toEqual({ ...waiterState('Create'), Progress: { StartedAt: T0, Phase: 'wait', PhysicalResourceId: SERVICE, Data: ALL_ATTRIBUTES } });
-    expect(logs.steps()).toEqual([
+    expect(bed.logs.steps()).toEqual([
       { step: 'read', serviceName: SERVICE, deploymentStatus: 'IN_PROGRESS', next: 'cancel' },
       { step: 'cancel-sent', serviceName: SERVICE, deploymentStatus: 'CANCELLING' },
     ]);
@@ -73,7 +57,7 @@ describe('the first step of a Create', () => {
 
   test('counts the wait from when the request arrived (the stored URL\'s time), not from the step', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
-    clocks.advance(42_000);
+    bed.clocks.advance(42_000);
 
     const state = await firstStep();
 
@@ -82,12 +66,12 @@ describe('the first step of a Create', () => {
 
   test('counts from now when the arrival cannot be read, and logs why', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLING'));
-    clocks.advance(42_000);
+    bed.clocks.advance(42_000);
 
     const unreadable = await step(waiterState('Create'), async () => { throw awsError('ThrottlingException', 400, 'Rate exceeded'); });
 
     expect(unreadable.Progress?.StartedAt).toBe(T0 + 42_000);
-    expect(logs.steps()).toContainEqual({ step: 'arrival-unknown', error: 'Rate exceeded' });
+    expect(bed.logs.steps()).toContainEqual({ step: 'arrival-unknown', error: 'Rate exceeded' });
   });
 
   test('reads the arrival once: a later step keeps its progress', async () => {
@@ -195,8 +179,8 @@ describe('the first step of a Create', () => {
     // THEN: Proton refused the cancel, so it was requested but not accepted
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
     expect(state.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'SUCCEEDED', CancellationRequested: 'false' } });
-    expect(logs.steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' });
-    expect(logs.steps()).not.toContainEqual(expect.objectContaining({ step: 'cancel-sent' }));
+    expect(bed.logs.steps()).toContainEqual({ step: 'cancel-lost-race', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED' });
+    expect(bed.logs.steps()).not.toContainEqual(expect.objectContaining({ step: 'cancel-sent' }));
   });
 
   test('fails on the race when failUnlessCancelled is set', async () => {
@@ -333,7 +317,7 @@ describe('access denied (a policy not yet in effect)', () => {
     const state = await firstStep();
 
     // THEN: backoff of 1 s, then 2 s
-    expect(clocks.sleeps).toEqual([1_000, 2_000]);
+    expect(bed.clocks.sleeps).toEqual([1_000, 2_000]);
     expect(state.Progress?.Data).toMatchObject({ DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' });
   });
 
@@ -347,7 +331,7 @@ describe('access denied (a policy not yet in effect)', () => {
       reason: "Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 (AWS Proton said: User is not authorized); the provider's role allows it for this service, so look for a service control policy or permissions boundary that denies it.",
     });
     expect(DENIED_RETRY_MS).toBe(60_000);
-    expect(clocks.sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000]);
+    expect(bed.clocks.sleeps).toEqual([1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000]);
   });
 
   test('a 403 of another name is a denial too', async () => {
@@ -356,7 +340,7 @@ describe('access denied (a policy not yet in effect)', () => {
     const state = await firstStep();
 
     expect(state.Answer).toMatchObject({ reason: expect.stringMatching(/^Access denied to proton:GetService on Proton service 'my-service' in eu-west-1 \(AWS Proton said: no\)/) });
-    expect(clocks.retryClockMs()).toBe(60_000);
+    expect(bed.clocks.retryClockMs()).toBe(60_000);
   });
 
   test('a denied cancel is retried, and its last denial fails the step', async () => {
@@ -375,7 +359,7 @@ describe('access denied (a policy not yet in effect)', () => {
     const { answer } = await drive(waiterState('Create'));
 
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'CANCELLED' } });
-    expect(clocks.sleeps).toEqual([1_000]);
+    expect(bed.clocks.sleeps).toEqual([1_000]);
   });
 });
 
@@ -448,7 +432,7 @@ describe('the status model', () => {
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
     expect(created.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'PAUSED', CancellationRequested: 'false' } });
     expect(polled.Answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'PAUSED' } });
-    expect(logs.steps()).toEqual([
+    expect(bed.logs.steps()).toEqual([
       { step: 'read', serviceName: SERVICE, deploymentStatus: 'PAUSED', next: 'nothing-to-cancel', unknownStatus: true },
       { step: 'poll', serviceName: SERVICE, deploymentStatus: 'PAUSED', waitedSeconds: 0, unknownStatus: true },
     ]);
@@ -459,7 +443,7 @@ describe('the status model', () => {
 
     await firstStep();
 
-    expect(logs.steps()).toEqual([{ step: 'read', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED', next: 'nothing-to-cancel' }]);
+    expect(bed.logs.steps()).toEqual([{ step: 'read', serviceName: SERVICE, deploymentStatus: 'SUCCEEDED', next: 'nothing-to-cancel' }]);
   });
 });
 
@@ -491,7 +475,7 @@ describe('what the answer holds', () => {
     expect(Buffer.byteLength(body)).toBeLessThan(MAX_RESPONSE_BYTES);
     expect(JSON.parse(body).Data.DeploymentStatusMessage).toMatch(/…$/);
     expect(JSON.stringify(state)).not.toContain('xxxxxxxxxx');
-    expect(logs.lines.join('\n')).not.toContain('xxxxxxxxxx');
+    expect(bed.logs.lines.join('\n')).not.toContain('xxxxxxxxxx');
   });
 });
 
