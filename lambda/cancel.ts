@@ -250,9 +250,9 @@ async function poll(opts: Options, progress: Progress): Promise<Outcome> {
 
   if (isFinal(pipeline.deploymentStatus)) {
     checkOutcome(opts, pipeline.deploymentStatus);
-    // Keep CancellationRequested from the first step: only the status moved.
-    const { [ATTRIBUTE.cancellationRequested]: _, ...data } = toAttributes(pipeline, false);
-    return { status: 'SUCCESS', physicalResourceId: progress.PhysicalResourceId ?? opts.serviceName, data: { ...progress.Data, ...data } };
+    // CancellationRequested is the first step's: only the pipeline moved since.
+    const cancellationRequested = progress.Data?.[ATTRIBUTE.cancellationRequested] === 'true';
+    return { status: 'SUCCESS', physicalResourceId: progress.PhysicalResourceId ?? opts.serviceName, data: toAttributes(pipeline, cancellationRequested) };
   }
   if (Date.now() >= opts.deadline) {
     throw timeoutError(opts, pipeline.deploymentStatus, waited(progress));

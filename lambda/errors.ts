@@ -52,11 +52,11 @@ export function explainProtonError(error: unknown, operation: string, context: C
   if (unreachable(name, code)) {
     return new DeploymentError(`Could not reach AWS Proton for ${service} (${code || name}, after retrying for up to ${CALL_BUDGET_MS / 1000} seconds); AWS Proton reached end of support on October 7, 2026, so if the API is gone for good, remove this construct from the stack (Delete makes no Proton call).`);
   }
-  if (isTransient(error)) {
+  if (isFault(error, false)) {
     return new DeploymentError(`AWS Proton failed proton:${operation} for ${service} with ${status ? `HTTP ${status}` : `a server fault (${name})`} through every retry${said}; deploy again later.`);
   }
-  // A 200 whose body the SDK could not read carries that status.
-  if ((!status || status < 300) && (name === 'SyntaxError' || /Deserialization|parse/i.test(message))) {
+  // A 200 whose body the SDK could not read carries that status; an error answer that says "parse" is Proton's own.
+  if ((status === undefined || status === 200) && (name === 'SyntaxError' || /Deserialization|parse/i.test(message))) {
     return new DeploymentError(`AWS Proton sent an answer to proton:${operation} for ${service} that is not valid Proton JSON; deploy again later.`);
   }
   return new DeploymentError(`AWS Proton refused proton:${operation} for ${service}: ${name}${said}.`);
@@ -84,11 +84,6 @@ export function notCancelledError(context: Context, deploymentStatus: string): D
 
 export function timeoutError(context: Context, lastStatus: string, waitedSeconds: number): DeploymentError {
   return new DeploymentError(`Timed out after ${formatDuration(waitedSeconds)} waiting for the pipeline deployment of Proton service '${context.serviceName}' in ${context.region} to reach a final status; last status: ${lastStatus}. Raise the timeout, or check the pipeline in the Proton console.`);
-}
-
-/** Whether the call failed on Proton's side or on the way: a server fault, or no answer at all. */
-export function isTransient(error: unknown): boolean {
-  return isFault(error, true);
 }
 
 /**

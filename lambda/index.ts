@@ -44,9 +44,9 @@ export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext
   }
   const name = parameterName(event.RequestId);
   const throttledUntil = timing.now() + THROTTLE_RETRY.onEventMs;
-  let stored: Awaited<ReturnType<typeof storeResponseUrl>>;
+  let storedHere: boolean;
   try {
-    stored = await withRetries(() => storeResponseUrl(name, event.ResponseURL), throttledUntil);
+    storedHere = await withRetries(() => storeResponseUrl(name, event.ResponseURL), throttledUntil);
   } catch (error) {
     return answerAndLog(event, fallbackAnswer(event, responseUrlNotStoredError(contextOf(event), error).message), answerUntil);
   }
@@ -59,7 +59,7 @@ export async function onEvent(event: ResourceEvent, context?: Pick<LambdaContext
       log('waiter-already-ran', { requestId: event.RequestId });
       return;
     }
-    if (stored === 'already-stored') {
+    if (!storedHere) {
       // Another delivery of this request stored the URL: the request is its to start or answer.
       log('waiter-not-started', { requestId: event.RequestId, error: (error as Error).message });
       throw error;

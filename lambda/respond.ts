@@ -85,8 +85,8 @@ export async function sendAnswer(request: Request, answer: Answer, untilMs: numb
   }
 }
 
-/** A failed connection, in words that never quote the URL. */
-function describeFailure(error: Error): string {
+/** A failed connection, in words that never quote the URL: its code, or its message with any URL taken out. */
+export function describeFailure(error: Error): string {
   const code = (error as { code?: string }).code;
   return code ? `${code}` : error.message.replace(/https?:\/\/\S+/g, 'the URL');
 }

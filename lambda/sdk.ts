@@ -55,7 +55,7 @@ export interface PipelineState {
  * Reads the service's pipeline: `'no-pipeline'` when the service has none,
  * `'no-service'` when the answer holds no service at all (the model allows it).
  */
-export async function getPipeline(serviceName: string, forPoll = false): Promise<PipelineState | 'no-pipeline' | 'no-service'> {
+export async function getPipeline(serviceName: string, forPoll: boolean): Promise<PipelineState | 'no-pipeline' | 'no-service'> {
   const output = await (forPoll ? pollClient() : protonClient()).send(new GetServiceCommand({ name: serviceName }), budget());
   if (!output.service) {
     return 'no-service';
@@ -93,16 +93,18 @@ export async function startWaiter(stateMachineArn: string, requestId: string, in
  * whatever the account's default tier. A parameter already there (a second
  * delivery of the request) is left as it is: its value is the same URL, and its
  * `LastModifiedDate` stays the time the request first arrived.
+ *
+ * @returns whether this call stored it (false: it was there already)
  */
-export async function storeResponseUrl(name: string, responseUrl: string): Promise<'stored' | 'already-stored'> {
+export async function storeResponseUrl(name: string, responseUrl: string): Promise<boolean> {
   try {
     await ssmClient().send(new PutParameterCommand({ Name: name, Value: responseUrl, Type: 'SecureString', Tier: 'Standard', Overwrite: false }), budget());
-    return 'stored';
+    return true;
   } catch (error) {
     if ((error as Error).name !== 'ParameterAlreadyExists') {
       throw error;
     }
-    return 'already-stored';
+    return false;
   }
 }
 

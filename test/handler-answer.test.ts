@@ -6,7 +6,7 @@
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { Answer, AnswerNotSent, MAX_RESPONSE_BYTES, putTiming, Request, responseBody, sendAnswer } from '../lambda/respond';
+import { Answer, AnswerNotSent, describeFailure, MAX_RESPONSE_BYTES, putTiming, Request, responseBody, sendAnswer } from '../lambda/respond';
 import { responseServer, SERVICE } from './handler-fixtures';
 
 let cfn: Awaited<ReturnType<typeof responseServer>>;
@@ -117,6 +117,21 @@ describe('the PUT', () => {
 
     await expect(send(SUCCESS, 10)).rejects.toThrow('after 1 attempt(s): HTTP 500');
     expect(sleeps).toEqual([]);
+  });
+
+  test('a deadline with room for exactly one more attempt, its wait and its timeout, makes it', async () => {
+    cfn.statuses.push(500, 500);
+
+    // 1 s of wait and 10 s of attempt timeout fit exactly in 11 s.
+    await expect(send(SUCCESS, 11)).rejects.toThrow('after 2 attempt(s): HTTP 500');
+    expect(sleeps).toEqual([1000]);
+  });
+
+  test.each([
+    ['its code', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'ECONNREFUSED'],
+    ['its message, any URL taken out', new Error('no put to https://bucket.s3.amazonaws.com/key?X-Amz-Signature=abc, nor http://127.0.0.1:1/x now'), 'no put to the URL nor the URL now'],
+  ])('a failure is told by %s', (_, error, told) => {
+    expect(describeFailure(error)).toBe(told);
   });
 
   test('a server error then a success is one answer received', async () => {

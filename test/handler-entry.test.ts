@@ -245,6 +245,7 @@ describe('onEvent: a Create or Update', () => {
 
     expect(cfn.puts).toEqual([]);
     expect(parameterStore.commandCalls(DeleteParameterCommand)).toHaveLength(0);
+    expect(logs.steps()).toEqual([{ step: 'waiter-not-started', requestId: REQUEST_ID, error: 'unavailable' }]);
   });
 
   test('a Create with an invalid service name that cannot start fails under the request id', async () => {
@@ -362,9 +363,21 @@ describe('isComplete', () => {
       proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
       proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
 
-      await isComplete(waiterState('Create'));
+      const state = await isComplete(waiterState('Create'));
 
       expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+      // An answer for the history, which the answer task then finds no URL to send.
+      expect(state).toMatchObject({ Answer: { status: 'FAILED', reason: 'The request was answered before its waiter took a step.' } });
+      expect(logs.steps()).toEqual([{ step: 'request-already-answered', requestId: REQUEST_ID }]);
+    });
+
+    test('a stored URL without a modification date counts the wait from now', async () => {
+      parameterStore.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: 'ciphertext' } });
+      proton.on(GetServiceCommand).resolves(service('CANCELLING'));
+
+      const state = await isComplete(waiterState('Create')) as WaiterState;
+
+      expect(state.Progress?.StartedAt).toBe(Date.now());
     });
   });
 
@@ -402,6 +415,16 @@ describe('isComplete', () => {
 
       await expect(failure).rejects.toMatchObject({ name: 'AnswerNotSent', refused: false, message: 'Could not read the response URL from Parameter Store: ThrottlingException' });
       expect(cfn.puts).toEqual([]);
+      expect(logs.steps()).toEqual([{ step: 'answer-failed', status: 'SUCCESS', error: 'Rate exceeded' }]);
+    });
+
+    test('a URL removed in the meantime (ParameterNotFound on removal) is removed: nothing logged', async () => {
+      parameterStore.on(GetParameterCommand).resolves({ Parameter: { Name: PARAMETER, Type: 'SecureString', Value: cfn.url } });
+      parameterStore.on(DeleteParameterCommand).rejects(awsError('ParameterNotFound', 400, 'gone'));
+
+      await isComplete(answered(SUCCESS));
+
+      expect(logs.steps()).toEqual([{ step: 'answered', status: 'SUCCESS' }]);
     });
 
     test('a 5xx is retried in place for 30 seconds, then AnswerNotSent (never quoting the URL), the URL kept for the retry', async () => {
@@ -461,6 +484,18 @@ describe('isComplete', () => {
         trace: ['Error: x', '    at Runtime.handler (/var/task/index.js:1:2345)'],
       }),
     };
+
+    test('without AWS_REGION, the sentence says the region is unknown', async () => {
+      const region = process.env.AWS_REGION;
+      delete process.env.AWS_REGION;
+      try {
+        await isComplete({ ...waiterState('Create'), Error: CAUGHT });
+      } finally {
+        process.env.AWS_REGION = region;
+      }
+
+      expect(cfn.puts[0].body.Reason).toMatch(/^The wait for the pipeline deployment of Proton service 'my-service' in an unknown region stopped/);
+    });
 
     test('answers FAILED with one sentence: the error\'s name, no JSON, trace or request id', async () => {
       await expect(isComplete({ ...waiterState('Create'), Error: CAUGHT })).resolves.toEqual({ Answered: 'FAILED' });

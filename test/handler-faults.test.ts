@@ -7,6 +7,7 @@
  */
 import { CancelServicePipelineDeploymentCommand, GetServiceCommand } from '@aws-sdk/client-proton';
 import { FAULT_WINDOW_MS, Progress, step, WaiterState } from '../lambda/cancel';
+import { explainProtonError, isFault, timedOut } from '../lambda/errors';
 import { awsError, drive, networkError, pipeline, Properties, service, SERVICE, stepTestBed, T0, waiterState } from './handler-fixtures';
 
 process.env.AWS_REGION = 'eu-west-1';
@@ -313,5 +314,49 @@ describe('a cancel whose answer was lost', () => {
     expect(states[0]).toEqual(started({}, { CancelMayHaveLanded: true }));
     expect(answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'true' } });
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
+  });
+});
+
+describe('what counts as a fault that may pass, and as a timeout', () => {
+  test.each([
+    ['HTTP 503 without a fault mark (a load balancer\'s page)', Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $metadata: { httpStatusCode: 503 } }), true],
+    ['HTTP 500 marked as a server fault', awsError('InternalServerException', 500), true],
+    ['a server fault without a status', Object.assign(new Error('x'), { name: 'InternalFailure', $fault: 'server' }), true],
+    ['ECONNRESET, a dropped connection', networkError('ECONNRESET', 'socket hang up'), true],
+    ['HTTP 400', awsError('ValidationException', 400), false],
+    ['ECONNREFUSED, unless unreachable endpoints count', networkError('ECONNREFUSED'), false],
+  ])('%s: %s', (_, error, fault) => {
+    expect(isFault(error, false)).toBe(fault);
+  });
+
+  test('an unreachable endpoint is a fault only when asked for', () => {
+    expect(isFault(networkError('ENOTFOUND'), true)).toBe(true);
+    expect(isFault(networkError('ENOTFOUND'), false)).toBe(false);
+  });
+
+  test.each([
+    [Object.assign(new Error('x'), { name: 'TimeoutError' }), true],
+    [Object.assign(new Error('x'), { name: 'AbortError' }), true],
+    [networkError('ETIMEDOUT'), true],
+    [networkError('ECONNREFUSED'), false],
+    [awsError('ThrottlingException', 400), false],
+  ])('timed out: %s is %s', (error, timeout) => {
+    expect(timedOut(error)).toBe(timeout);
+  });
+});
+
+describe('the sentence for a refusal', () => {
+  const context = { serviceName: 'my-service', region: 'eu-west-1' };
+
+  test('an error answer that says "parse" is Proton\'s refusal, not an answer the SDK could not read', () => {
+    const error = awsError('ValidationException', 400, 'Could not parse the request body.');
+
+    expect(explainProtonError(error, 'GetService', context).message)
+      .toBe("AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: ValidationException (AWS Proton said: Could not parse the request body.).");
+  });
+
+  test('an error without a name is named Error', () => {
+    expect(explainProtonError({ message: 'odd' }, 'GetService', context).message)
+      .toBe("AWS Proton refused proton:GetService for Proton service 'my-service' in eu-west-1: Error (AWS Proton said: odd).");
   });
 });
