@@ -127,7 +127,7 @@ export function renderMarkdown(results: BenchResults): string {
     'A Create of one instance through the local CloudFormation lifecycle (local/cloudformation: the bundled handler from the '
       + 'synthesized assembly, the waiter as its state machine definition says, the response PUT) '
       + 'against the local Proton endpoint (local/proton). Latency runs from the moment the pipeline reaches its final status on the '
-      + 'endpoint to the isComplete function\'s response PUT.',
+      + 'endpoint to the response PUT of the waiter\'s Answer task (the IsComplete function).',
     '',
     `Compressed time: the lifecycle, the waiter and the endpoint share one clock running ${TIME_SCALE}x real time; the waiter's Wait state `
       + `(${lc.waiter.waitSeconds} s, read from the synthesized state machine) passes on that clock, so it lasts `
@@ -159,8 +159,8 @@ export function renderMarkdown(results: BenchResults): string {
       ['Total', String(lc.twoMinuteRun.cancelCalls + lc.twoMinuteRun.getServiceCalls), String(lc.expected.cancelCalls + lc.expected.getServiceCalls)],
     ]),
     '',
-    'Expected reads: one before the cancel, the waiter\'s first isComplete at once, then one per interval until the first read at or after the '
-      + `final status: 2 + ceil(${CANCELLATION_SECONDS} / ${lc.waiter.waitSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
+    'Expected reads: the waiter\'s first step reads before it cancels, then one read per interval after the cancel until the first read at or after the '
+      + `final status: 1 + ceil(${CANCELLATION_SECONDS} / ${lc.waiter.waitSeconds}). ${acr} makes one call (the cancel) and reports nothing about the outcome.`,
     '',
   ];
   return out.join('\n');
