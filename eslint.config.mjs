@@ -3,7 +3,7 @@ import importPlugin from 'eslint-plugin-import';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/*.js', '**/*.d.ts', 'cdk.out/**', 'dist/**', 'assets/**', 'node_modules/**', '.stryker-tmp/**', 'reports/**', 'eslint.config.mjs'] },
+  { ignores: ['**/*.js', '**/*.d.ts', 'cdk.out/**', 'dist/**', 'assets/**', 'node_modules/**', '.stryker-tmp*/**', 'reports/**', 'eslint.config.mjs'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mjs'],

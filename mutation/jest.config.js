@@ -2,8 +2,9 @@
  * The jest config of the mutation run (`npm run mutation`): the fast unit and
  * construct tests only. The lifecycle tests run the bundled handler through the
  * local CloudFormation (minutes per run, and the bundle does not see the
- * mutants); the docs and package tests need the jsii build; the boundaries and
- * local Proton tests cover neither lib/ nor lambda/.
+ * mutants), and so do the fault pairs; the docs and package tests need the jsii
+ * build; the language bindings' tests need their packages; the boundaries,
+ * local endpoint, handler, workflow and packaging tests cover no line of lib/.
  *
  * @type {import('jest').Config}
  */
@@ -24,6 +25,12 @@ module.exports = {
     '/test/package\\.test\\.ts$',
     '/test/integ\\.test\\.ts$',
     '/test/boundaries\\.test\\.ts$',
-    '/test/local-proton\\.test\\.ts$',
+    '/test/local-',
+    '/test/bindings/',
+    '/test/answer-under-faults\\.test\\.ts$',
+    '/test/handler',
+    '/test/workflows\\.test\\.ts$',
+    '/test/template-normalize\\.test\\.ts$',
+    '/test/package-script\\.test\\.ts$',
   ],
 };

@@ -378,6 +378,7 @@ describe('isComplete', () => {
       const state = await isComplete(waiterState('Create')) as WaiterState;
 
       expect(state.Progress?.StartedAt).toBe(Date.now());
+      expect(logs.steps().map(step => step.step)).not.toContain('arrival-unknown');
     });
   });
 

@@ -143,6 +143,19 @@ describe('the timeout, counted from the request\'s arrival', () => {
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
     expect(bed.clocks.sleeps).toEqual([]);
   });
+
+  test('a Create that found someone else\'s cancel under way keeps CancellationRequested false to the end', async () => {
+    // GIVEN CANCELLING at the first read, CANCELLED 30 s later
+    const startedAt = Date.now();
+    proton.on(GetServiceCommand).callsFake(async () => service(Date.now() - startedAt >= 30_000 ? 'CANCELLED' : 'CANCELLING'));
+
+    // WHEN
+    const { answer } = await drive(waiterState('Create'), { pollSeconds: 15 });
+
+    // THEN
+    expect(answer).toMatchObject({ status: 'SUCCESS', data: { DeploymentStatus: 'CANCELLED', CancellationRequested: 'false' } });
+    expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
+  });
 });
 
 describe('a poll that fails', () => {
