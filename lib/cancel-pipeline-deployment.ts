@@ -223,9 +223,10 @@ export class CancelPipelineDeployment extends Construct {
 }
 
 /** Every option, for the check of unknown keys; the type keeps it complete. */
-const OPTIONS = Object.keys({
-  serviceName: true, waitForFinalStatus: true, timeout: true, failIfNothingToCancel: true, failUnlessCancelled: true, trigger: true, provider: true,
-} satisfies Record<keyof CancelPipelineDeploymentProps, true>);
+const OPTIONS: string[] = Object.values({
+  serviceName: 'serviceName', waitForFinalStatus: 'waitForFinalStatus', timeout: 'timeout', failIfNothingToCancel: 'failIfNothingToCancel',
+  failUnlessCancelled: 'failUnlessCancelled', trigger: 'trigger', provider: 'provider',
+} satisfies { [K in keyof CancelPipelineDeploymentProps]-?: K });
 
 /** The type of each prop, for callers without a compiler (plain JavaScript). */
 function checkProps(props: CancelPipelineDeploymentProps): void {

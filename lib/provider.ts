@@ -195,13 +195,8 @@ export class CancelPipelineDeploymentProvider extends Construct {
     this.maxConcurrentInstances = validateMaxConcurrentInstances(props.maxConcurrentInstances);
     this.pollInterval = Duration.seconds(pollSeconds);
     // At synth, once every instance has been added.
-    Aspects.of(this).add({
-      visit: node => {
-        if (node === this) {
-          this.warnIfUnused();
-        }
-      },
-    });
+    // (It visits the provider's children too; the warning, added once per id, stays one.)
+    Aspects.of(this).add({ visit: () => this.warnIfUnused() });
 
     const logGroup = props.logGroup ?? new logs.LogGroup(this, 'LogGroup', {
       // A year, as AWS Control Tower's CT.CLOUDWATCH.PR.2 asks.
@@ -320,9 +315,10 @@ export class CancelPipelineDeploymentProvider extends Construct {
 }
 
 /** Every option, for the check of unknown keys; the type keeps it complete. */
-const OPTIONS = Object.keys({
-  pollInterval: true, maxConcurrentInstances: true, logGroup: true, logRetention: true, logRemovalPolicy: true, vpc: true, vpcSubnets: true, securityGroups: true,
-} satisfies Record<keyof CancelPipelineDeploymentProviderProps, true>);
+const OPTIONS: string[] = Object.values({
+  pollInterval: 'pollInterval', maxConcurrentInstances: 'maxConcurrentInstances', logGroup: 'logGroup', logRetention: 'logRetention',
+  logRemovalPolicy: 'logRemovalPolicy', vpc: 'vpc', vpcSubnets: 'vpcSubnets', securityGroups: 'securityGroups',
+} satisfies { [K in keyof CancelPipelineDeploymentProviderProps]-?: K });
 
 /** Warns of the options of the new log group, when a log group is given instead. */
 function warnOfLogOptionsWithLogGroup(provider: Construct, props: CancelPipelineDeploymentProviderProps): void {

@@ -12,6 +12,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CancelPipelineDeployment, CancelPipelineDeploymentProps, CancelPipelineDeploymentProvider, CancelPipelineDeploymentProviderProps } from '../lib';
+import { editDistance, nearestOption } from '../lib/prop-checks';
 
 const RESOURCE_TYPE = 'Custom::ProtonCancelPipelineDeployment';
 
@@ -498,5 +499,59 @@ describe('VPC', () => {
     expect(synth(true, nineManagedPolicies + 1)).toThrow(/need 10 managed policies, more than the 9 IAM still attaches to its role by default: create a second CancelPipelineDeploymentProvider/);
     const withoutVpc = synth(false, nineManagedPolicies + 1)();
     withoutVpc.resourceCountIs('AWS::IAM::ManagedPolicy', 10);
+  });
+});
+
+describe('the boundaries of the synth checks', () => {
+  const warningsOf = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.anyValue()).map(w => w.entry.data as string);
+
+  test('a poll interval longer than the timeout warns with the wait asked for, explicitly or by default, and not without it', () => {
+    const warned = (waitForFinalStatus: boolean | undefined) => {
+      const stack = newStack();
+      const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', { pollInterval: Duration.minutes(2) });
+      new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', provider, timeout: Duration.minutes(1), waitForFinalStatus });
+      return warningsOf(stack).some(w => w.includes(':pollIntervalLongerThanTimeout]'));
+    };
+
+    expect([warned(undefined), warned(true), warned(false)]).toEqual([true, true, false]);
+  });
+
+  test('serviceName given beside a misspelling of it: the misspelling warns, nothing fails', () => {
+    const stack = newStack();
+
+    new CancelPipelineDeployment(stack, 'Cancel', { serviceName: 's', servicename: 't' } as unknown as CancelPipelineDeploymentProps);
+
+    expect(warningsOf(stack)).toEqual([
+      "CancelPipelineDeployment has no option 'servicename', so it is ignored: did you mean 'serviceName'? [ack: cdk-proton-cancel-pipeline-deployment:unknownOption]",
+    ]);
+  });
+});
+
+describe('the nearest option', () => {
+  const OPTIONS = ['serviceName', 'waitForFinalStatus', 'timeout', 'failIfNothingToCancel', 'failUnlessCancelled', 'trigger', 'provider'];
+
+  test.each([
+    ['kitten', 'sitting', 3],
+    ['abc', 'abd', 1],
+    ['', 'abc', 3],
+    ['flaw', 'lawn', 2],
+  ])('edit distance from %s to %s is %d', (a, b, distance) => {
+    expect(editDistance(a, b)).toBe(distance);
+    expect(editDistance(b, a)).toBe(distance);
+  });
+
+  test.each([
+    ['tmout', 'timeout'], // 2 edits: at the limit for a short key
+    ['waitFrFnlStatus', 'waitForFinalStatus'], // 3 edits: within a third of a 15-character key
+    ['zzzzzzzz', undefined], // nothing near
+    ['trgr', undefined], // 3 edits from 'trigger': past 2 for a 4-character key
+  ])('%s: %s', (key, nearest) => {
+    expect(nearestOption(key, OPTIONS)).toBe(nearest);
+  });
+
+  test('between options as near case aside, the one that matches the case wins, in either order', () => {
+    expect(nearestOption('ab', ['AB', 'ab'])).toBe('ab');
+    expect(nearestOption('ab', ['ab', 'AB'])).toBe('ab');
+    expect(nearestOption('Ab', ['aB', 'AB', 'ab'])).toBe('AB');
   });
 });

@@ -131,11 +131,15 @@ describe('Lambda starved of concurrency: the answer is late, never lost', () => 
   test('the account\'s only slot held by other work for 30 minutes while a Create waits: the same answer, before ServiceTimeout', async () => {
     const fine = await send('Create', SCENARIOS['in-progress'], {}, () => undefined, { lambdaConcurrency: 1 });
     const starved = await send('Create', SCENARIOS['in-progress'], {}, ({ cfn, proton }) => {
-      // From just after the cancel: the waiter's polls and the answer are refused for 30 minutes.
-      cfn.lambda.hold(1, 1800, { atMs: proton.clock.nowMs() + 1 });
+      // From 5 s into the wait (the first step read and cancelled at once: only waits move the clock),
+      // the waiter's polls and the answer are refused for 30 minutes.
+      cfn.lambda.hold(1, 1800, { atMs: proton.clock.nowMs() + 5_000 });
     }, { lambdaConcurrency: 1 });
 
     expect(answer(starved)).toEqual(answer(fine));
+    // The cancel went out before the hold began: the hold fell on the wait, as meant.
+    const [firstRead, cancel] = starved.proton.calls;
+    expect([cancel.operation, cancel.at.getTime() - firstRead.at.getTime()]).toEqual(['CancelServicePipelineDeployment', 0]);
     expect(starved.result.elapsedSeconds).toBeGreaterThanOrEqual(1800);
     expect(starved.result.elapsedSeconds).toBeLessThan(Number(starved.result.request.ResourceProperties.ServiceTimeout));
     expect(starved.cfn.lambda.throttles.length).toBeGreaterThan(10);
