@@ -184,7 +184,8 @@ export function nearestOption(key: string, options: readonly string[]): string |
     const [da, db] = [distance(a), distance(b)];
     return da[0] - db[0] || da[1] - db[1];
   });
-  return nearest !== undefined && distance(nearest)[0] <= Math.max(2, Math.floor(key.length / 3)) ? nearest : undefined;
+  // The options are never empty: the nearest one exists.
+  return distance(nearest)[0] <= Math.max(2, Math.floor(key.length / 3)) ? nearest : undefined;
 }
 
 /**

@@ -555,3 +555,27 @@ describe('the nearest option', () => {
     expect(nearestOption('Ab', ['aB', 'AB', 'ab'])).toBe('AB');
   });
 });
+
+describe('every option spelt right gives no unknown-option warning', () => {
+  test('a provider and an instance with every option', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const provider = new CancelPipelineDeploymentProvider(stack, 'Provider', {
+      pollInterval: Duration.seconds(30), maxConcurrentInstances: 2, logRetention: logs.RetentionDays.ONE_MONTH, logRemovalPolicy: RemovalPolicy.DESTROY,
+      vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }, securityGroups: [new ec2.SecurityGroup(stack, 'Group', { vpc })],
+    });
+    new CancelPipelineDeployment(stack, 'Cancel', {
+      serviceName: 's', waitForFinalStatus: true, timeout: Duration.minutes(20), failIfNothingToCancel: true, failUnlessCancelled: true, trigger: 'v2', provider,
+    });
+
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('unknownOption'))).toEqual([]);
+  });
+
+  test.each([
+    ['no serviceName and a key near none', { timout: 5 }],
+    ['serviceName left undefined', { serviceName: undefined }],
+  ])('fails with the plain sentence when %s', (_, props) => {
+    expect(() => new CancelPipelineDeployment(newStack(), 'Cancel', props as unknown as CancelPipelineDeploymentProps))
+      .toThrow(/^serviceName must be a string, the name of the Proton service, got undefined\.$/);
+  });
+});
