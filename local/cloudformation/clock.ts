@@ -25,19 +25,35 @@ export interface Clock {
 const REAL_PAUSE_MS = 1;
 /** Checks in a row that must find nothing running before the frozen clock jumps. */
 const QUIET_CHECKS = 3;
+/** Where the count of requests in flight is kept on the diagnostics channel, whichever copy of this module loads first. */
+const IN_FLIGHT = Symbol.for('cdk-proton-cancel-pipeline-deployment.local.httpInFlight');
 
 /**
  * HTTP requests of this process in flight (the functions' SDK calls to the
  * local endpoints), counted from Node's own diagnostics channel so that every
- * client is seen, however it loaded `http`.
+ * client is seen, however it loaded `http`. The channel is the process's: the
+ * count is kept on it, so that loading this module again (each jest test file
+ * does) shares one subscription instead of adding one per load, each of which
+ * would put a listener on every request.
  */
-const http = { inFlight: 0 };
-diagnostics.subscribe('http.client.request.start', (message) => {
-  http.inFlight += 1;
-  (message as { request: NodeJS.EventEmitter }).request.once('close', () => {
-    http.inFlight -= 1;
+const http = inFlightRequests();
+
+function inFlightRequests(): { inFlight: number } {
+  const channel = diagnostics.channel('http.client.request.start') as diagnostics.Channel & { [IN_FLIGHT]?: { inFlight: number } };
+  const existing = channel[IN_FLIGHT];
+  if (existing) {
+    return existing;
+  }
+  const counter = { inFlight: 0 };
+  channel[IN_FLIGHT] = counter;
+  channel.subscribe((message) => {
+    counter.inFlight += 1;
+    (message as { request: NodeJS.EventEmitter }).request.once('close', () => {
+      counter.inFlight -= 1;
+    });
   });
-});
+  return counter;
+}
 
 /**
  * Whether a file system request of this process is pending: the SDK reads its
