@@ -32,9 +32,8 @@ export interface Progress {
   readonly Phase: 'start' | 'wait';
   /** A cancel went out and its answer never came back: Proton may have taken it. */
   readonly CancelMayHaveLanded?: boolean;
-  /** From the first step, for the wait: the answer's physical id and attributes. */
-  readonly PhysicalResourceId?: string;
-  readonly Data?: Attributes;
+  /** From the first step, for the wait: whether this request's cancel was taken (the answer's `CancellationRequested`). */
+  readonly CancellationRequested?: boolean;
 }
 
 /** The waiter's state: the request, its progress, and once decided, its answer (or the error the waiter caught). */
@@ -224,7 +223,7 @@ function settleOrWait(opts: Options, progress: Progress, pipeline: PipelineState
     checkOutcome(opts, pipeline.deploymentStatus);
     return answer;
   }
-  return opts.waitForFinalStatus ? { StartedAt: progress.StartedAt, Phase: 'wait', PhysicalResourceId: answer.physicalResourceId, Data: answer.data } : answer;
+  return opts.waitForFinalStatus ? { StartedAt: progress.StartedAt, Phase: 'wait', CancellationRequested: cancellationRequested } : answer;
 }
 
 /**
@@ -251,8 +250,7 @@ async function poll(opts: Options, progress: Progress): Promise<Outcome> {
   if (isFinal(pipeline.deploymentStatus)) {
     checkOutcome(opts, pipeline.deploymentStatus);
     // CancellationRequested is the first step's: only the pipeline moved since.
-    const cancellationRequested = progress.Data?.[ATTRIBUTE.cancellationRequested] === 'true';
-    return { status: 'SUCCESS', physicalResourceId: progress.PhysicalResourceId ?? opts.serviceName, data: toAttributes(pipeline, cancellationRequested) };
+    return report(opts, pipeline, progress.CancellationRequested === true);
   }
   if (Date.now() >= opts.deadline) {
     throw timeoutError(opts, pipeline.deploymentStatus, waited(progress));
@@ -367,7 +365,7 @@ function checkOutcome(opts: Options, deploymentStatus: string): void {
   }
 }
 
-function report(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): Answer & { readonly data: Attributes } {
+function report(opts: Options, pipeline: PipelineState, cancellationRequested: boolean): Answer {
   // Stable for a service: a new service name replaces the resource.
   return { status: 'SUCCESS', physicalResourceId: opts.serviceName, data: toAttributes(pipeline, cancellationRequested) };
 }

@@ -351,7 +351,7 @@ describe('isComplete', () => {
     test('a later step does not read Parameter Store', async () => {
       proton.on(GetServiceCommand).resolves(service('CANCELLING'));
 
-      await isComplete({ ...waiterState('Create'), Progress: { StartedAt: T0, Phase: 'wait', PhysicalResourceId: SERVICE } });
+      await isComplete({ ...waiterState('Create'), Progress: { StartedAt: T0, Phase: 'wait' } });
 
       expect(parameterStore.calls()).toHaveLength(0);
     });

@@ -40,7 +40,7 @@ describe('a forward Update (UPDATE_IN_PROGRESS)', () => {
 
     expect(cloudFormation.commandCalls(DescribeStacksCommand).map(c => c.args[0].input)).toEqual([{ StackName: STACK_ID }]);
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(1);
-    expect(state.Progress).toMatchObject({ Phase: 'wait', PhysicalResourceId: SERVICE, Data: { CancellationRequested: 'true' } });
+    expect(state.Progress).toMatchObject({ Phase: 'wait', CancellationRequested: true });
   });
 
   test('reads the stack status with the handler\'s bounds: 5 attempts, 25 s per call', async () => {

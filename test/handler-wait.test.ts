@@ -18,7 +18,7 @@ const { proton } = bed;
 function waiting(properties: Properties = {}, progress: Partial<Progress> = {}): WaiterState {
   return {
     ...waiterState('Create', properties),
-    Progress: { StartedAt: T0, Phase: 'wait', PhysicalResourceId: SERVICE, Data: { CancellationRequested: 'true' } as Progress['Data'], ...progress },
+    Progress: { StartedAt: T0, Phase: 'wait', CancellationRequested: true, ...progress },
   };
 }
 
@@ -51,12 +51,14 @@ describe('a poll', () => {
       expect(Object.keys((state.Answer as { data: object }).data)).toHaveLength(9);
     });
 
-  test('a progress without a physical id answers with the service name', async () => {
+  test('the answer is under the service name, with CancellationRequested as the first step found it', async () => {
     proton.on(GetServiceCommand).resolves(service('CANCELLED'));
 
-    const state = await poll(waiting({}, { PhysicalResourceId: undefined }));
+    const ours = await poll(waiting());
+    const notOurs = await poll(waiting({}, { CancellationRequested: false }));
 
-    expect(state.Answer).toMatchObject({ physicalResourceId: SERVICE });
+    expect(ours.Answer).toMatchObject({ physicalResourceId: SERVICE, data: { CancellationRequested: 'true' } });
+    expect(notOurs.Answer).toMatchObject({ physicalResourceId: SERVICE, data: { CancellationRequested: 'false' } });
   });
 
   test.each(['FAILED', 'SUCCEEDED'])('fails at %s when failUnlessCancelled is set', async (status) => {

@@ -36,7 +36,7 @@ function firstStep(state: WaiterState, agoMs = 0): Promise<WaiterState> {
 
 /** A poll, in a wait that began now. */
 function poll(): Promise<WaiterState> {
-  return step({ ...request(), Progress: { StartedAt: Date.now(), Phase: 'wait', PhysicalResourceId: SERVICE } }, async () => Date.now());
+  return step({ ...request(), Progress: { StartedAt: Date.now(), Phase: 'wait' } }, async () => Date.now());
 }
 
 /** Calls recorded before the current test. */
@@ -97,7 +97,7 @@ describe('access denied over the wire', () => {
     // THEN
     expect(calls()).toEqual(['GetService 403', 'GetService 200', 'CancelServicePipelineDeployment 200']);
     expect(sleeps).toEqual([1_000]);
-    expect(state.Progress).toMatchObject({ Phase: 'wait', Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
+    expect(state.Progress).toMatchObject({ Phase: 'wait', CancellationRequested: true });
   });
 
   test('denied throughout: fails after 60 seconds of retries with the existing sentence', async () => {
@@ -254,7 +254,7 @@ describe('a cancel whose answer is lost on the way back', () => {
       // THEN: the first cancel went through, its answer was lost; the SDK's second attempt was refused
       expect(calls()).toEqual(['GetService 200', 'CancelServicePipelineDeployment 200', 'CancelServicePipelineDeployment 400', 'GetService 200']);
       expect(proton.status(SERVICE)).toBe('CANCELLING');
-      expect(state.Progress).toMatchObject({ Phase: 'wait', Data: { DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' } });
+      expect(state.Progress).toMatchObject({ Phase: 'wait', CancellationRequested: true });
       expect(steps()).toContain('cancel-landed-earlier');
     } finally {
       process.env.AWS_ENDPOINT_URL_PROTON = endpoint;

@@ -38,7 +38,7 @@ const ALL_ATTRIBUTES = {
 };
 
 describe('the first step of a Create', () => {
-  test('cancels an IN_PROGRESS deployment and goes on to wait, with the attributes for the answer', async () => {
+  test('cancels an IN_PROGRESS deployment and goes on to wait, noting that its cancel was taken', async () => {
     // GIVEN
     proton.on(GetServiceCommand).resolves(service('IN_PROGRESS'));
     proton.on(CancelServicePipelineDeploymentCommand).resolves({ pipeline: pipeline('CANCELLING') });
@@ -48,7 +48,7 @@ describe('the first step of a Create', () => {
 
     // THEN
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand).map(c => c.args[0].input)).toEqual([{ serviceName: SERVICE }]);
-    expect(state).toEqual({ ...waiterState('Create'), Progress: { StartedAt: T0, Phase: 'wait', PhysicalResourceId: SERVICE, Data: ALL_ATTRIBUTES } });
+    expect(state).toEqual({ ...waiterState('Create'), Progress: { StartedAt: T0, Phase: 'wait', CancellationRequested: true } });
     expect(bed.logs.steps()).toEqual([
       { step: 'read', serviceName: SERVICE, deploymentStatus: 'IN_PROGRESS', next: 'cancel' },
       { step: 'cancel-sent', serviceName: SERVICE, deploymentStatus: 'CANCELLING' },
@@ -144,7 +144,7 @@ describe('the first step of a Create', () => {
 
     expect(proton.commandCalls(CancelServicePipelineDeploymentCommand)).toHaveLength(0);
     expect(state.Answer).toBeUndefined();
-    expect(state.Progress).toMatchObject({ Phase: 'wait', Data: { CancellationRequested: 'false' } });
+    expect(state.Progress).toMatchObject({ Phase: 'wait', CancellationRequested: false });
   });
 
   test.each(['SUCCEEDED', 'FAILED', 'CANCELLED', 'DELETE_IN_PROGRESS', 'DELETE_FAILED', 'DELETE_COMPLETE'])(
@@ -214,7 +214,7 @@ describe('the first step of a Create', () => {
     const state = await firstStep();
 
     expect(proton.commandCalls(GetServiceCommand)).toHaveLength(2);
-    expect(state.Progress?.Data).toMatchObject({ DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' });
+    expect(state.Progress).toMatchObject({ Phase: 'wait', CancellationRequested: true });
   });
 
   test('a cancel that ends the deployment at once is reported without a wait', async () => {
@@ -318,7 +318,7 @@ describe('access denied (a policy not yet in effect)', () => {
 
     // THEN: backoff of 1 s, then 2 s
     expect(bed.clocks.sleeps).toEqual([1_000, 2_000]);
-    expect(state.Progress?.Data).toMatchObject({ DeploymentStatus: 'CANCELLING', CancellationRequested: 'true' });
+    expect(state.Progress).toMatchObject({ Phase: 'wait', CancellationRequested: true });
   });
 
   test('fails with the existing sentence after 60 seconds of denials', async () => {
